@@ -1,0 +1,1 @@
+//! Matching indexes (issue 3). Empty until the matching engine lands.

@@ -1,0 +1,5 @@
+//! The `ronda` binary: command-line parsing and dispatch. Placeholder.
+
+fn main() {
+    println!("ronda");
+}
