@@ -1,1 +1,12 @@
-//! Matching indexes (issue 3). Empty until the matching engine lands.
+//! Matching indexes for Ronda.
+//!
+//! - [`hamming`]: exact radius search over 256-bit hashes (PDQ, vPDQ frames),
+//!   with all 8 dihedral needles answered in one pass, incremental add and
+//!   remove, and snapshots.
+//! - [`lsh`]: MinHash LSH for near-duplicate text.
+//!
+//! This crate does no I/O beyond its snapshot reader and writer, and knows
+//! nothing of SQL, HTTP or async.
+
+pub mod hamming;
+pub mod lsh;

@@ -1,0 +1,1 @@
+//! MinHash LSH index for near-duplicate text. Placeholder for the text work.

@@ -1,0 +1,21 @@
+//! `ronda bench ...`: whole-system benchmarks printing the JSON lines of
+//! `../shared/bench/README.md`, so that `compare.py` can pair them with the
+//! reference tools' lines.
+
+pub mod matching;
+pub mod text;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// MinHash signatures and LSH on a `gen_text.py` corpus.
+    Text(text::Args),
+    /// Hamming search on a `gen_hashes.py` dataset.
+    Match(matching::Args),
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Text(args) => text::run(args),
+        BenchCommand::Match(args) => matching::run(args),
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per `ronda` subcommand.
+
+pub mod bench;
