@@ -1,0 +1,163 @@
+//! Integration tests of ronda-media: decoded pixels against the reference
+//! stack's, and every broken input against its expected error.
+
+use std::path::{Path, PathBuf};
+
+use ronda_media::{DecodeOptions, Limits, MediaError, RgbImage, decode_image};
+
+fn local(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// `../shared/testdata` beside the checkout, when present (CI has it).
+fn shared_testdata() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    p.is_dir().then_some(p)
+}
+
+fn decode(path: &Path) -> Result<RgbImage, MediaError> {
+    let bytes = std::fs::read(path).expect("test file readable");
+    decode_image(&bytes, &Limits::default(), &DecodeOptions::default()).map(|d| d.image)
+}
+
+/// Asserts the pixels of `image` are exactly those of the lossless `decoded`.
+fn assert_same_pixels(image: &Path, decoded: &Path) {
+    let got = decode(image).unwrap_or_else(|e| panic!("{}: {e}", image.display()));
+    let want = decode(decoded).unwrap_or_else(|e| panic!("{}: {e}", decoded.display()));
+    assert_eq!(
+        (got.width, got.height),
+        (want.width, want.height),
+        "{}",
+        image.display()
+    );
+    let differing = got
+        .pixels
+        .iter()
+        .zip(&want.pixels)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differing,
+        0,
+        "{}: {differing} samples differ from Pillow's",
+        image.display()
+    );
+}
+
+#[test]
+fn jpeg_pixels_match_pillow_libjpeg_turbo() {
+    assert_same_pixels(&local("q0122.jpg"), &local("q0122.decoded.png"));
+    assert_same_pixels(&local("wee.jpg"), &local("wee.decoded.png"));
+}
+
+#[test]
+fn all_reference_decodes_match_when_shared_testdata_present() {
+    let Some(root) = shared_testdata() else {
+        eprintln!("skipped: ../shared/testdata not found");
+        return;
+    };
+    let csv = std::fs::read_to_string(root.join("pdq/expected.csv")).expect("expected.csv");
+    let mut checked = 0;
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols[1].is_empty() {
+            continue;
+        }
+        let image = root.join("pdq").join(cols[0]);
+        assert_same_pixels(&image, &root.join("pdq").join(cols[1]));
+        checked += 1;
+    }
+    eprintln!("{checked} images decoded identically to Pillow");
+    assert!(checked >= 25, "only {checked} reference decodes found");
+}
+
+fn bad_file(name: &str) -> PathBuf {
+    match shared_testdata() {
+        Some(root) => root.join("bad").join(name),
+        None => local(name),
+    }
+}
+
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+#[test]
+fn broken_files_fail_cleanly() {
+    type Check = fn(&MediaError) -> bool;
+    let cases: &[(&str, Check)] = &[
+        (
+            "truncated.jpg",
+            |e| matches!(e, MediaError::Corrupt { reason, .. } if reason.contains("truncated")),
+        ),
+        ("empty.png", |e| matches!(e, MediaError::Empty)),
+        ("text-named.jpg", |e| matches!(e, MediaError::NotAnImage)),
+        ("bomb-100k-square.png", |e| {
+            matches!(
+                e,
+                MediaError::TooManyPixels {
+                    width: 100_000,
+                    height: 100_000,
+                    ..
+                }
+            )
+        }),
+        ("huge-dims.jpg", |e| {
+            matches!(
+                e,
+                MediaError::TooManyPixels {
+                    width: 65_500,
+                    height: 65_500,
+                    ..
+                }
+            )
+        }),
+    ];
+    for (name, expected) in cases {
+        let err = decode(&bad_file(name)).expect_err(name);
+        assert!(expected(&err), "{name}: unexpected error {err:?}");
+        // Messages are for people: lowercase, no trailing period.
+        let msg = err.to_string();
+        assert!(!msg.ends_with('.'), "{name}: {msg}");
+    }
+    if let Some(root) = shared_testdata() {
+        let err = decode(&root.join("bad/bomb-20k-valid.png")).expect_err("bomb");
+        assert!(
+            matches!(
+                err,
+                MediaError::TooManyPixels {
+                    width: 20_000,
+                    height: 20_000,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    let peak = peak_rss_mb().unwrap_or(0);
+    assert!(peak < 300, "peak memory {peak} MB while refusing bombs");
+}
+
+#[test]
+fn zero_time_budget_times_out() {
+    let bytes = std::fs::read(local("q0122.jpg")).expect("jpeg");
+    let limits = Limits {
+        max_duration: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let err = decode_image(&bytes, &limits, &DecodeOptions::default()).expect_err("timeout");
+    assert!(matches!(err, MediaError::Timeout { .. }), "{err:?}");
+}
+
+#[test]
+fn every_prefix_of_a_jpeg_fails_or_decodes_without_panicking() {
+    let bytes = std::fs::read(local("wee.jpg")).expect("jpeg");
+    for len in (0..bytes.len()).step_by(97) {
+        let _ = decode_image(&bytes[..len], &Limits::default(), &DecodeOptions::default());
+    }
+}
