@@ -22,4 +22,4 @@ pub mod signal;
 pub mod text;
 pub mod url;
 
-pub use signal::{Md5Digest, ParseSignalError, PdqHash, Sha256Digest, SignalType};
+pub use signal::{Md5Digest, ParseSignalError, PdqHash, Sha256Digest, Signal, SignalType};

@@ -12,6 +12,14 @@ use std::str::FromStr;
 pub enum ParseSignalError {
     #[error("unknown signal type {0:?}")]
     UnknownType(String),
+    #[error("{0} values cannot be given as a single string here")]
+    Unsupported(SignalType),
+    #[error("empty {0} value")]
+    Empty(SignalType),
+    #[error("invalid url: {0}")]
+    Url(String),
+    #[error("missing value after the signal type")]
+    MissingValue,
     #[error("expected {expected} hex digits, got {got} characters")]
     Length { expected: usize, got: usize },
     #[error("not a hex digit at position {0}")]
@@ -84,6 +92,78 @@ impl FromStr for SignalType {
             .into_iter()
             .find(|t| t.as_str() == s)
             .ok_or_else(|| ParseSignalError::UnknownType(s.to_owned()))
+    }
+}
+
+/// One signal value, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Pdq(PdqHash),
+    Md5(Md5Digest),
+    Sha256(Sha256Digest),
+    VideoMd5(Md5Digest),
+    Url(crate::url::CanonicalUrl),
+    RawText(String),
+    TextSha256(Sha256Digest),
+}
+
+impl Signal {
+    pub fn signal_type(&self) -> SignalType {
+        match self {
+            Signal::Pdq(_) => SignalType::Pdq,
+            Signal::Md5(_) => SignalType::Md5,
+            Signal::Sha256(_) => SignalType::Sha256,
+            Signal::VideoMd5(_) => SignalType::VideoMd5,
+            Signal::Url(_) => SignalType::Url,
+            Signal::RawText(_) => SignalType::RawText,
+            Signal::TextSha256(_) => SignalType::TextSha256,
+        }
+    }
+
+    /// Parses `value` as a signal of type `signal_type`. URLs are
+    /// canonicalised; raw text is kept as given (it is normalised when
+    /// hashed).
+    pub fn parse(signal_type: SignalType, value: &str) -> Result<Signal, ParseSignalError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ParseSignalError::Empty(signal_type));
+        }
+        Ok(match signal_type {
+            SignalType::Pdq => Signal::Pdq(value.parse()?),
+            SignalType::Md5 => Signal::Md5(value.parse()?),
+            SignalType::Sha256 => Signal::Sha256(value.parse()?),
+            SignalType::VideoMd5 => Signal::VideoMd5(value.parse()?),
+            SignalType::TextSha256 => Signal::TextSha256(value.parse()?),
+            SignalType::Url => Signal::Url(
+                crate::url::canonicalize(value)
+                    .map_err(|e| ParseSignalError::Url(e.to_string()))?,
+            ),
+            SignalType::RawText => Signal::RawText(value.to_owned()),
+            t @ (SignalType::Vpdq | SignalType::TextMinhash) => {
+                return Err(ParseSignalError::Unsupported(t));
+            }
+        })
+    }
+
+    /// Parses one line of a ThreatExchange `local_file`: `<signal_type> <value>`,
+    /// split at the first run of whitespace (raw text keeps its inner spaces).
+    pub fn parse_line(line: &str) -> Result<Signal, ParseSignalError> {
+        let line = line.trim();
+        let (ty, value) = line
+            .split_once(char::is_whitespace)
+            .ok_or(ParseSignalError::MissingValue)?;
+        Signal::parse(ty.parse()?, value)
+    }
+
+    /// The value as a string, the form it has on the wire.
+    pub fn value(&self) -> String {
+        match self {
+            Signal::Pdq(h) => h.to_string(),
+            Signal::Md5(h) | Signal::VideoMd5(h) => h.to_string(),
+            Signal::Sha256(h) | Signal::TextSha256(h) => h.to_string(),
+            Signal::Url(u) => u.as_str().to_owned(),
+            Signal::RawText(t) => t.clone(),
+        }
     }
 }
 
@@ -273,6 +353,39 @@ mod tests {
         assert_eq!(a.distance(&a), 0);
         assert_eq!(a.distance(&b), 2);
         assert_eq!(b.distance(&a), 2);
+    }
+
+    #[test]
+    fn parses_local_file_lines() {
+        let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        assert_eq!(
+            Signal::parse_line(&format!("pdq {pdq}")),
+            Ok(Signal::Pdq(pdq.parse().unwrap()))
+        );
+        let text = Signal::parse_line("raw_text  two words\t").unwrap();
+        assert_eq!(text, Signal::RawText("two words".into()));
+        let url = Signal::parse_line("url HTTP://Example.com/a/").unwrap();
+        assert_eq!(url.value(), "https://example.com/a");
+        assert_eq!(
+            Signal::parse_line("pdq"),
+            Err(ParseSignalError::MissingValue)
+        );
+        assert_eq!(
+            Signal::parse_line("photo abc"),
+            Err(ParseSignalError::UnknownType("photo".into()))
+        );
+        assert!(matches!(
+            Signal::parse_line("md5 xyz"),
+            Err(ParseSignalError::Length { .. })
+        ));
+        assert!(matches!(
+            Signal::parse_line("url mailto:a@b.example"),
+            Err(ParseSignalError::Url(_))
+        ));
+        assert_eq!(
+            Signal::parse_line("vpdq 1,2,3"),
+            Err(ParseSignalError::Unsupported(SignalType::Vpdq))
+        );
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //!   with all 8 dihedral needles answered in one pass, incremental add and
 //!   remove, and snapshots.
 //! - [`lsh`]: MinHash LSH for near-duplicate text.
+//! - [`exact`]: exact digests (MD5, SHA-256, video MD5, normalised-text SHA-256).
+//! - [`url`]: canonical URLs, and rules by registrable domain, host and path prefix.
 //!
 //! This crate does no I/O beyond its snapshot reader and writer, and knows
 //! nothing of SQL, HTTP or async.
 
+pub mod exact;
 pub mod hamming;
 pub mod lsh;
+pub mod url;

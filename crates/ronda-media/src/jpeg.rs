@@ -121,7 +121,7 @@ fn decode_inner(
         match marker.marker {
             Marker::APP(1) => {
                 if let Some(tiff) = marker.data.strip_prefix(b"Exif\0\0") {
-                    exif = exif.or_else(|| exif_orientation(tiff));
+                    exif = exif.or_else(|| exif_orientation(tiff).filter(|&o| o != 1));
                 }
             }
             Marker::APP(14) => adobe |= marker.data.starts_with(b"Adobe"),

@@ -9,6 +9,8 @@
 //!   8-bit RGB, under [`Limits`] on file bytes, pixel count (checked from the
 //!   header, before the decoder allocates) and wall time.
 //! - [`sniff`]: what kind of media a byte string is, from its magic bytes.
+//! - [`signals::hash_bytes`]: every signal of a byte string (PDQ, digests,
+//!   text signals and outlinks), the entry point for callers.
 //!
 //! The key decision: JPEG goes through libjpeg-turbo's decoder (as vendored
 //! by `mozjpeg-sys`, built from source with its SIMD kernels), with the
@@ -20,6 +22,7 @@
 
 mod jpeg;
 mod other;
+pub mod signals;
 
 use std::time::{Duration, Instant};
 
@@ -160,6 +163,11 @@ pub enum MediaError {
     TooManyBytes { bytes: u64, max: u64 },
     #[error("not an image (unrecognised format)")]
     NotAnImage,
+    #[error("content is not what its name says: named as {declared}, but the bytes are {found}")]
+    Mismatch {
+        declared: &'static str,
+        found: &'static str,
+    },
     #[error("{format} image is {width}x{height} pixels, over the limit of {max} pixels")]
     TooManyPixels {
         format: ImageFormat,

@@ -1,11 +1,20 @@
-//! The `ronda` binary: command-line parsing and dispatch.
+//! The `ronda` binary: command-line parsing, logging and exit codes. Each
+//! subcommand lives in its own module under `commands`; this file only
+//! dispatches.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
 mod commands;
+mod output;
 
+use output::Outcome;
+
+/// Ronda finds, matches, refers and tracks the removal of terrorist and
+/// violent extremist content.
 #[derive(Debug, Parser)]
-#[command(name = "ronda", version, about)]
+#[command(name = "ronda", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,21 +22,47 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Print the signals (PDQ, MD5, SHA-256, text, URL) of files, texts and URLs.
+    Hash(commands::hash::Args),
+    /// Match files and signals against a bank file (`<signal_type> <value>` lines).
+    Match(commands::matches::Args),
     /// Benchmarks that print JSON lines comparable with ../shared/bench.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
-        Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Hash(args) => commands::hash::run(args),
+        Command::Match(args) => commands::matches::run(args),
+        Command::Bench(cmd) => commands::bench::run(cmd).map(|()| Outcome::Found),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(2)
+            ExitCode::from(Outcome::Failed.exit_code())
         }
     }
+}
+
+/// Logs go to stderr, filtered by `RONDA_LOG` (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RONDA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// A reader that stopped reading (`ronda hash ... | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -161,3 +161,59 @@ fn every_prefix_of_a_jpeg_fails_or_decodes_without_panicking() {
         let _ = decode_image(&bytes[..len], &Limits::default(), &DecodeOptions::default());
     }
 }
+
+#[test]
+fn exif_orientation_is_applied_only_when_asked() {
+    let Some(root) = shared_testdata() else {
+        eprintln!("skipped: ../shared/testdata not found");
+        return;
+    };
+    let dir = root.join("pdq/images/reg-test-input/exif-rotn");
+    let hash = |n: u8, apply: bool| {
+        let bytes = std::fs::read(dir.join(format!("exif-rotn-{n}.jpg"))).expect("photo");
+        let options = DecodeOptions {
+            apply_exif_orientation: apply,
+        };
+        let d = decode_image(&bytes, &Limits::default(), &options).expect("decodes");
+        assert_eq!(
+            d.exif_orientation,
+            (n != 1).then_some(n),
+            "tag of exif-rotn-{n}"
+        );
+        let img = d.image;
+        let pdq = ronda_hash::pdq::hash_rgb8(&img.pixels, img.width, img.height).expect("pdq");
+        (pdq.hash, (img.width, img.height))
+    };
+    // The four photos are different scenes; what must hold is that
+    // orienting the pixels moves the hash to the matching dihedral variant of
+    // the stored pixels' hash (orientation 3 turns 180°, 6 turns 90°
+    // clockwise, 8 turns 90° counter-clockwise).
+    use ronda_hash::pdq::Dihedral;
+    let (_, dims) = hash(1, true);
+    for (n, variant) in [
+        (3, Dihedral::Rotate180),
+        (6, Dihedral::Rotate270),
+        (8, Dihedral::Rotate90),
+    ] {
+        let (oriented, oriented_dims) = hash(n, true);
+        let bytes = std::fs::read(dir.join(format!("exif-rotn-{n}.jpg"))).expect("photo");
+        let stored = decode_image(&bytes, &Limits::default(), &DecodeOptions::default())
+            .expect("decodes")
+            .image;
+        let expected_dims = if n == 3 { dims } else { (dims.1, dims.0) };
+        assert_eq!(oriented_dims, expected_dims, "exif-rotn-{n} oriented");
+        let dihedral =
+            ronda_hash::pdq::hash_rgb8_dihedral(&stored.pixels, stored.width, stored.height)
+                .expect("pdq");
+        let d = oriented.distance(&dihedral.get(variant));
+        eprintln!("exif-rotn-{n}: oriented vs {variant:?} of stored: {d} bits");
+        assert!(
+            d <= 8,
+            "exif-rotn-{n}: oriented is {d} bits from the {variant:?} variant"
+        );
+        assert!(
+            oriented.distance(&dihedral.original) > 31,
+            "exif-rotn-{n}: not oriented"
+        );
+    }
+}

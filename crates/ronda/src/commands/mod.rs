@@ -1,3 +1,5 @@
 //! One module per `ronda` subcommand.
 
 pub mod bench;
+pub mod hash;
+pub mod matches;

@@ -3,10 +3,13 @@
 //! reference tools' lines.
 
 pub mod matching;
+pub mod pdq;
 pub mod text;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
+    /// Decode + PDQ per image, like baseline_pdq.py.
+    Pdq(pdq::Args),
     /// MinHash signatures and LSH on a `gen_text.py` corpus.
     Text(text::Args),
     /// Hamming search on a `gen_hashes.py` dataset.
@@ -15,6 +18,7 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Pdq(args) => pdq::run(args),
         BenchCommand::Text(args) => text::run(args),
         BenchCommand::Match(args) => matching::run(args),
     }
