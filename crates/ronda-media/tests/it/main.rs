@@ -217,3 +217,71 @@ fn exif_orientation_is_applied_only_when_asked() {
         );
     }
 }
+
+/// Every original image of the PDQ vectors, decoded by our own decoders and
+/// hashed: the distance to the reference hash (computed on Pillow's pixels)
+/// is reported for each, and must be within the PDQ authors' tolerance for
+/// implementations that decode themselves (10 bits at quality >= 80).
+#[test]
+fn own_decoders_stay_within_tolerance_of_reference_hashes() {
+    let Some(root) = shared_testdata() else {
+        eprintln!("skipped: ../shared/testdata not found");
+        return;
+    };
+    let csv = std::fs::read_to_string(root.join("pdq/expected.csv")).expect("expected.csv");
+    let (mut exact, mut total) = (0, 0);
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let (name, quality, want) = (cols[0], cols[4], cols[5]);
+        let quality: u8 = quality.parse().expect("quality column");
+        let img = decode(&root.join("pdq").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pdq = ronda_hash::pdq::hash_rgb8(&img.pixels, img.width, img.height).expect("pdq");
+        let want: ronda_hash::PdqHash = want.parse().expect("hex");
+        let d = pdq.hash.distance(&want);
+        eprintln!(
+            "{name}: distance {d}, quality {} (reference {quality})",
+            pdq.quality
+        );
+        if quality >= 80 {
+            assert!(d <= 10, "{name}: {d} bits from the reference hash");
+        }
+        total += 1;
+        exact += usize::from(d == 0);
+    }
+    eprintln!("{exact} of {total} originals hash exactly as the reference");
+    assert!(total >= 49);
+}
+
+/// BMP and TIFF are lossless: re-encoding a reference image in them must give
+/// back the same pixels, hence the same hash. GIF goes through a palette, so
+/// only its decoding is checked.
+#[test]
+fn bmp_tiff_and_gif_decode() {
+    let rgb = decode(&local("q0122.decoded.png")).expect("png");
+    let buf = image::RgbImage::from_raw(rgb.width as u32, rgb.height as u32, rgb.pixels.clone())
+        .expect("buffer");
+    for format in [
+        image::ImageFormat::Bmp,
+        image::ImageFormat::Tiff,
+        image::ImageFormat::Gif,
+    ] {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        buf.write_to(&mut bytes, format).expect("encode");
+        let got = decode_image(
+            bytes.get_ref(),
+            &Limits::default(),
+            &DecodeOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!((got.image.width, got.image.height), (rgb.width, rgb.height));
+        if format != image::ImageFormat::Gif {
+            assert_eq!(got.image.pixels, rgb.pixels, "{format:?} is lossless");
+        }
+        // Truncated files of every format fail cleanly.
+        let cut = &bytes.get_ref()[..bytes.get_ref().len() / 2];
+        assert!(
+            decode_image(cut, &Limits::default(), &DecodeOptions::default()).is_err(),
+            "{format:?} truncated"
+        );
+    }
+}
