@@ -3,7 +3,7 @@
 //!
 //! # Normalisation
 //!
-//! [`normalize`] turns text into a *matching key*, not into text for people
+//! [`normalize()`] turns text into a *matching key*, not into text for people
 //! to read. Two posts that a reader would call the same text should get the
 //! same key; the key may fold distinctions a language cares about. The steps,
 //! in order:
@@ -13,32 +13,37 @@
 //! 2. **NFKC.** Compatibility forms become their plain letters: fullwidth
 //!    Latin, ligatures (`ﬁ`), Arabic presentation forms (`ﻻ`), superscripts,
 //!    non-breaking and other spaces.
-//! 3. **Tokens.** The text splits at whitespace. In each chunk a URL
+//! 3. **Invisible characters are removed** without splitting a word: every
+//!    default-ignorable code point (ZWSP, ZWNJ, ZWJ, WJ, BOM, soft hyphen,
+//!    LRM/RLM/ALM, LRE…RLO, LRI…PDI, variation selectors, tags), Arabic
+//!    tatweel, harakat and Quranic marks (step 6), combining accents (step
+//!    8), emoji skin tones, and apostrophes, so `don't` = `dont` and
+//!    `Jum'at` = `Jumat`. This happens before tokenising, so an invisible
+//!    character can neither split a word nor hide a URL or a tag.
+//! 4. **Tokens.** The text splits at whitespace. In each chunk a URL
 //!    (`scheme://…`, `www.…`, or `host.tld[/…]` with a suffix on the Public
 //!    Suffix List) or an e-mail address is one token, less wrapping
-//!    punctuation such as a closing bracket or full stop. The rest splits
-//!    into words: letters, digits and combining marks make words, all other
-//!    punctuation and symbols separate them. `#hashtag` and `@handle` (with
-//!    `_`) stay whole. Emoji and other pictographs are one token each.
-//! 4. **Invisible characters are removed** without splitting a word: every
-//!    default-ignorable code point (ZWSP, ZWNJ, ZWJ, WJ, BOM, soft hyphen,
-//!    LRM/RLM/ALM, LRE…RLO, LRI…PDI, variation selectors, tags), and also
-//!    apostrophes, so `don't` = `dont` and `Jum'at` = `Jumat`.
+//!    punctuation such as a closing bracket or full stop; URLs keep their
+//!    punctuation and only lose case. The rest splits into words: letters,
+//!    digits and combining marks make words, all other punctuation and
+//!    symbols separate them. `#hashtag` and `@handle` (with `_`) stay whole.
+//!    Emoji and other pictographs are one token each.
 //! 5. **Homoglyphs.** Cyrillic and Greek letters that look like Latin ones
 //!    (`а е о р с у х і ј ѕ ԁ`, `ο α ν ρ τ ι κ`, and capitals such as `В Н
-//!    К М Т`) fold to Latin, but only where that undoes a spoof, because
+//!    К М Т Η Ν`) fold to Latin, but only where that undoes a spoof, because
 //!    folding inside real Russian words would turn Russian text into a
-//!    Latin–Cyrillic mix and make unrelated words collide:
+//!    Latin–Cyrillic mix and make unrelated words collide. Each word is
+//!    judged on its case-folded letters (so that a second pass sees what the
+//!    first decided on):
 //!    - a word that mixes Latin with Cyrillic or Greek letters is a spoof. If
 //!      it has a Cyrillic letter with no Latin twin (`и`, `л`, `д`…) it is a
 //!      Cyrillic word with Latin intruders, whose Latin look-alikes become
 //!      Cyrillic (`пpивeт` → `привет`); otherwise it is a Latin word whose
 //!      Cyrillic or Greek look-alikes become Latin (`Неllо` → `hello`);
 //!    - a word made only of look-alikes (`сор`, `у`, `ее`) is folded to Latin
-//!      only when the text as a whole has more Latin letters than Cyrillic
-//!      and Greek letters without a Latin twin. A Russian sentence keeps
-//!      every word; an English post written with a few all-Cyrillic words is
-//!      caught.
+//!      only when, among the other words, Latin letters outnumber Cyrillic
+//!      and Greek ones. A Russian sentence keeps every word; an English post
+//!      with a few all-Cyrillic words is caught.
 //! 6. **Arabic.** Tatweel, harakat (U+064B–U+065F), the superscript alef
 //!    (U+0670) and Quranic marks are removed. Alef with hamza above or
 //!    below, madda or wasla becomes bare alef; waw and yeh with hamza become
@@ -66,13 +71,22 @@
 //!   normalised text. A shingle is [`DEFAULT_SHINGLE_WORDS`] (5) consecutive
 //!   tokens joined by one space, as `../shared/bench` does over lowercased
 //!   whitespace-split text; text of fewer tokens is a single shingle. Each
-//!   shingle is hashed once with XXH3-64, then the set is sketched into
-//!   [`DEFAULT_NUM_PERM`] (128) slots with the fast similarity sketch (see
-//!   [`MinHasher::sketch`]): slot agreement has the same probability as with
-//!   classic MinHash, the Jaccard similarity, at `O(n + k log k)` cost
-//!   instead of `O(n k)`. The algorithm and its seeds are fixed by
+//!   shingle is hashed once with XXH3-64 (seed 0), then the set is sketched
+//!   into [`DEFAULT_NUM_PERM`] (128) slots with the fast similarity sketch
+//!   of Dahlgaard, Knudsen and Thorup (see [`MinHasher::sketch`]): slot
+//!   agreement has the same probability as with classic MinHash, the
+//!   Jaccard similarity, at `O(n + k log k)` cost instead of the `O(n k)` of
+//!   `k` permutations. The algorithm, its round keys (SplitMix64 from a
+//!   fixed seed) and the wire form `mh1:<hex>` are fixed by
 //!   [`MINHASH_VERSION`]; signatures are stored and exchanged, so any change
-//!   needs a new version and wire prefix.
+//!   needs a new version and wire prefix. A test pins one signature.
+//! - The share of equal slots, [`MinHashSignature::similarity`], estimates
+//!   the Jaccard similarity of two texts' shingle sets.
+//!
+//! Three code paths give the same key, which property tests check: bytes
+//! for ASCII text (most English and Indonesian posts), one pass over
+//! characters for text with no Latin, Cyrillic or Greek letters beyond
+//! ASCII (Arabic posts), and the general path with the homoglyph rule.
 //!
 //! Text with no tokens has a `text_sha256` (of the empty string) but no
 //! MinHash signature: empty posts must not all match each other.

@@ -148,8 +148,8 @@ impl<'de> serde::Deserialize<'de> for MinHashSignature {
 }
 
 /// The 64-bit hashes of the word shingles of `normalized` (the output of
-/// [`super::normalize`]): XXH3-64 (seed 0) of the UTF-8 bytes of each run of
-/// `shingle_words` consecutive tokens joined by one space. Text with fewer
+/// [`normalize`](super::normalize())): XXH3-64 (seed 0) of the UTF-8 bytes
+/// of each run of `shingle_words` consecutive tokens joined by one space. Text with fewer
 /// tokens is one shingle; empty text has none. Repeated shingles repeat.
 pub fn shingle_hashes(normalized: &str, shingle_words: usize, out: &mut Vec<u64>) {
     out.clear();
@@ -286,7 +286,7 @@ impl MinHasher {
     }
 
     /// The signature of text that is already the output of
-    /// [`super::normalize`]; `None` when it is empty.
+    /// [`normalize`](super::normalize()); `None` when it is empty.
     pub fn signature_of_normalized(&mut self, normalized: &str) -> Option<MinHashSignature> {
         let mut hashes = std::mem::take(&mut self.hashes);
         shingle_hashes(normalized, self.shingle_words, &mut hashes);
@@ -311,15 +311,18 @@ impl MinHasher {
     /// for the empty set.
     ///
     /// Fast similarity sketching (Dahlgaard, Knudsen and Thorup, FOCS 2017):
-    /// in round `i` every element `x` gets `z = fold(x, key[i])` (see
-    /// [`fold_mul`]). In rounds `i < t` it lands in slot
-    /// `((z >> 32) * t) >> 32`; in round `t + j` in slot `j`. A slot keeps
-    /// the lowest `z as u32` of the first round that reaches it, and later
-    /// rounds cannot change it, so the loop stops once every slot is set:
-    /// about `n + t ln t` hashes instead of the `n * t` of one hash function
-    /// per slot. For each slot, the element that sets it in the union of two
-    /// sets is uniform over the union, so slots agree with probability equal
-    /// to the Jaccard similarity, as with classic MinHash.
+    /// in round `i` every element `x` gets `z = fold_mul(x, key[i])`, the
+    /// 128-bit product of `x ^ a` and an odd `b` with its halves XORed. In
+    /// rounds `i < t` it lands in slot `((z >> 32) * t) >> 32`; in round
+    /// `t + j` in slot `j`. A slot keeps the lowest `z as u32` of the first
+    /// round that reaches it, and later rounds cannot change it, so the loop
+    /// stops once every slot is set: about `n + t ln t` hashes instead of the
+    /// `n * t` of one hash function per slot. The round keys `(a, b)` are
+    /// consecutive SplitMix64 outputs from a fixed seed, `b` made odd. For
+    /// each slot, the element that sets it in the union of two sets is
+    /// uniform over the union, so slots agree with probability equal to the
+    /// Jaccard similarity, as with classic MinHash; for small sets the spread
+    /// is below the binomial one (the test measures both).
     pub fn sketch(&mut self, hashes: &[u64]) -> Option<MinHashSignature> {
         if hashes.is_empty() {
             return None;

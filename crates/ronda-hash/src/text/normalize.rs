@@ -33,12 +33,12 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// [`normalize`] into a reused buffer (cleared first).
+/// [`normalize()`] into a reused buffer (cleared first).
 pub fn normalize_into(text: &str, out: &mut String) {
     Scratch::default().normalize_into(text, out);
 }
 
-/// [`normalize`] without the fast paths, to test them against.
+/// [`normalize()`] without the fast paths, to test them against.
 #[cfg(test)]
 pub(crate) fn normalize_general(text: &str) -> String {
     let mut out = String::new();
@@ -434,12 +434,18 @@ fn start_word(out: &mut String) -> usize {
 /// word's first character folds to a word character first, so looking at
 /// the first one past a tag sign is enough.
 fn end_word(word: &mut Option<usize>, out: &mut String) {
-    if let Some(body) = word.take()
-        && !out[body..]
-            .trim_start_matches(['#', '@'])
-            .starts_with(|c: char| is_word_char(c) || is_pictograph(c))
-    {
-        out.truncate(body.saturating_sub(1));
+    if let Some(body) = word.take() {
+        let first = match out.as_bytes().get(body) {
+            Some(b'#' | b'@') => body + 1,
+            _ => body,
+        };
+        let kept = out
+            .get(first..)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| is_word_char(c) || is_pictograph(c));
+        if !kept {
+            out.truncate(body.saturating_sub(1));
+        }
     }
 }
 
@@ -530,12 +536,16 @@ fn words(text: &str, from: usize, to: usize, tokens: &mut Vec<Token>) {
 /// Letters, digits and combining marks make up words; punctuation, symbols
 /// and controls separate them.
 fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return class(c as u8) == ALNUM;
+    }
+    // Fast answers for common letters; the general test is slow.
+    if matches!(c, '\u{0621}'..='\u{064A}') {
+        return true;
+    }
     match c {
-        '\0'..='\u{7F}' => c.is_ascii_alphanumeric(),
-        // Fast answers for common letters; the general test is slow.
         '\u{00C0}'..='\u{024F}' => !matches!(c, '\u{00D7}' | '\u{00F7}'),
-        '\u{0400}'..='\u{0481}' | '\u{048A}'..='\u{052F}' => true,
-        '\u{0621}'..='\u{064A}' | '\u{0660}'..='\u{0669}' => true,
+        '\u{0400}'..='\u{0481}' | '\u{048A}'..='\u{052F}' | '\u{0660}'..='\u{0669}' => true,
         _ => c.is_alphanumeric() || is_combining_mark(c),
     }
 }

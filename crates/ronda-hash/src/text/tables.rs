@@ -1,5 +1,5 @@
-//! Character tables for [`super::normalize`]: which characters vanish,
-//! which fold to another, and which script a letter belongs to.
+//! Character tables for [`normalize`](super::normalize()): which characters
+//! vanish, which fold to another, and which script a letter belongs to.
 //!
 //! Every table is a `match` on code points so that the compiler turns it into
 //! range checks; none allocates. The tables are part of the normalisation

@@ -4,8 +4,8 @@
 //!
 //! The 256 bits are cut into `m` disjoint substrings ("parts") of `b_j` bits,
 //! and table `j` lists every stored slot under its part-`j` key (a CSR array:
-//! the bucket of `key` is a range of `postings`, see [`Offsets`]). Pigeonhole, in the general
-//! form: if each table `j` is probed with every key within `t_j` of the
+//! the bucket of `key` is a range of `postings`, see [`Offsets`]).
+//! Pigeonhole, in the general form: if each table `j` is probed with every key within `t_j` of the
 //! needle's key, and `sum(t_j + 1) >= r + 1`, then every stored hash within
 //! `r` is found, because if it were missed then each part would differ in at
 //! least `t_j + 1` bits, `r + 1` in all. A table may also be skipped
@@ -18,10 +18,10 @@
 //! hit, so results need no hash set to remove duplicates.
 //!
 //! Lookups run in stages (enumerate keys, read bucket bounds, read postings,
-//! verify), each a loop of independent loads with software prefetch ahead,
-//! so that many cache misses are in flight at once: at 10M entries the
-//! tables and hashes are far larger than the cache and a lookup is a few
-//! thousand random reads.
+//! verify) over chunks of 1024 probes, each a loop of independent loads with
+//! software prefetch ahead, so that many cache misses are in flight at once:
+//! at 10M entries the tables and hashes are far larger than the cache and a
+//! lookup is a few thousand random reads.
 
 use super::kernel::prefetch;
 use super::{Hit, Store, Words};
@@ -116,7 +116,7 @@ impl Table {
         plain.push(postings.len() as u32);
         self.density = sum_sq / postings.len().max(1) as f64;
         self.postings = postings;
-        self.offsets = Offsets::pack(plain);
+        self.offsets = Offsets::pack(&plain);
     }
 }
 
@@ -137,7 +137,7 @@ pub(crate) enum Offsets {
 }
 
 impl Offsets {
-    fn pack(plain: Vec<u32>) -> Offsets {
+    fn pack(plain: &[u32]) -> Offsets {
         let base: Vec<u32> = plain.iter().step_by(1 << BLOCK_SHIFT).copied().collect();
         // Not `collect::<Option<Vec<_>>>()`: that cannot presize the vector
         // and would leave up to twice the capacity.
@@ -145,7 +145,7 @@ impl Offsets {
         for (k, &o) in plain.iter().enumerate() {
             match u16::try_from(o - base[k >> BLOCK_SHIFT]) {
                 Ok(r) => rel.push(r),
-                Err(_) => return Offsets::Plain(plain),
+                Err(_) => return Offsets::Plain(plain.to_vec()),
             }
         }
         Offsets::Packed { base, rel }
@@ -196,7 +196,9 @@ impl Tables {
         use rayon::prelude::*;
         let tables = parts
             .par_iter()
-            .map(|&part| build_table(store, part))
+            .map_init(Scratch::default, |scratch, &part| {
+                build_table(store, part, scratch)
+            })
             .collect();
         Tables {
             tables,
@@ -227,20 +229,31 @@ impl Tables {
     }
 }
 
+/// Reusable buffers of one table build: a 10M-entry build needs 240 MB of
+/// them, and fresh pages for each of 11 tables cost more than the sort.
+#[derive(Default)]
+struct Scratch {
+    pairs: Vec<u64>,
+    tmp: Vec<u64>,
+    plain: Vec<u32>,
+}
+
 /// Builds one table: (key, slot) pairs sorted by key with an LSD radix sort
 /// (stable, so slots stay ascending within a bucket), then the offsets from
-/// the sorted keys. Every pass is sequential or writes to at most 2^12
-/// streams; a counting sort straight into 2^23-entry arrays was a random
-/// access per entry and 8x slower at 10M.
-fn build_table(store: &Store, part: Part) -> Table {
+/// the sorted keys. Every pass is sequential or writes to at most 256
+/// streams, which stay in L1 and the TLB; a counting sort straight into
+/// 2^23-entry arrays, or radix digits of 12 bits, thrash both.
+fn build_table(store: &Store, part: Part, scratch: &mut Scratch) -> Table {
     let n = store.len();
-    let mut pairs: Vec<u64> = (0..n)
-        .map(|s| u64::from(part.key(&store.words(s))) << 32 | s as u64)
-        .collect();
-    radix_sort_by_key(&mut pairs, u32::from(part.bits));
+    let pairs = &mut scratch.pairs;
+    pairs.clear();
+    pairs.extend((0..n).map(|s| u64::from(part.key(&store.words(s))) << 32 | s as u64));
+    radix_sort_by_key(pairs, &mut scratch.tmp, u32::from(part.bits));
     let nk = 1usize << part.bits;
-    let mut offsets = vec![0u32; nk + 1];
-    for &p in &pairs {
+    let offsets = &mut scratch.plain;
+    offsets.clear();
+    offsets.resize(nk + 1, 0);
+    for &p in pairs.iter() {
         offsets[(p >> 32) as usize + 1] += 1;
     }
     let mut sum_sq = 0f64;
@@ -258,15 +271,17 @@ fn build_table(store: &Store, part: Part) -> Table {
     }
 }
 
-/// Sorts `(key << 32 | slot)` values by their `bits`-bit key, stably.
-fn radix_sort_by_key(v: &mut Vec<u64>, bits: u32) {
-    let passes = bits.div_ceil(12).max(1);
+/// Sorts `(key << 32 | slot)` values by their `bits`-bit key, stably, in
+/// passes of at most 8 bits.
+fn radix_sort_by_key(v: &mut Vec<u64>, tmp: &mut Vec<u64>, bits: u32) {
+    let passes = bits.div_ceil(8).max(1);
     let digit = bits.div_ceil(passes);
     let mask = (1u64 << digit) - 1;
-    let mut tmp = vec![0u64; v.len()];
+    tmp.clear();
+    tmp.resize(v.len(), 0);
     for pass in 0..passes {
         let shift = 32 + pass * digit;
-        let mut start = vec![0usize; 1 << digit];
+        let mut start = [0usize; 256];
         for &x in v.iter() {
             start[((x >> shift) & mask) as usize] += 1;
         }
@@ -281,7 +296,7 @@ fn radix_sort_by_key(v: &mut Vec<u64>, bits: u32) {
             tmp[start[d]] = x;
             start[d] += 1;
         }
-        std::mem::swap(v, &mut tmp);
+        std::mem::swap(v, tmp);
     }
 }
 
@@ -612,7 +627,7 @@ mod tests {
     #[test]
     fn packed_offsets_agree_with_plain() {
         let plain: Vec<u32> = (0..=1000u32).map(|k| k * 3 + k / 7).collect();
-        let packed = Offsets::pack(plain.clone());
+        let packed = Offsets::pack(&plain);
         assert!(matches!(packed, Offsets::Packed { .. }));
         for k in 0..1000 {
             assert_eq!(packed.bounds(k), (plain[k as usize], plain[k as usize + 1]));
@@ -621,7 +636,7 @@ mod tests {
         let hot: Vec<u32> = (0..=200u32)
             .map(|k| if k > 10 { 70_000 + k } else { k })
             .collect();
-        let kept = Offsets::pack(hot.clone());
+        let kept = Offsets::pack(&hot);
         assert!(matches!(kept, Offsets::Plain(_)));
         assert_eq!(kept.bounds(10), (10, 70_011));
     }
@@ -672,7 +687,7 @@ mod tests {
                 .collect();
             let mut want = v.clone();
             want.sort_by_key(|p| p >> 32);
-            radix_sort_by_key(&mut v, bits);
+            radix_sort_by_key(&mut v, &mut Vec::new(), bits);
             assert_eq!(v, want, "bits={bits}");
         }
     }

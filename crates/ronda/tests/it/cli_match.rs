@@ -7,6 +7,12 @@ const BRIDGE_512_PDQ: &str = "d8f8f0cec0f4a84f0637022a278f67f0b36e2ed596621e1d33
 /// `reg-test-input/dih/bridge-2-rotate-90.jpg`'s hash: the bridge turned.
 const BRIDGE_ROTATED_PDQ: &str = "30a10efd71cc3d429013d48d0ffffc52e34e0e17ada952a9d29685211ea9e5af";
 
+/// A bland post long enough that changing its last word keeps the word
+/// 5-shingle Jaccard similarity far above 0.8 (36 of 38 shingles shared).
+const POST: &str = "Weekend market reopens on Saturday with fresh bread, local cheese and live music \
+    for families in the old town square, where the bakers and farmers from the valley sell their \
+    produce every week from spring to autumn and the band plays from";
+
 fn bank() -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
     let text = format!(
@@ -14,7 +20,7 @@ fn bank() -> tempfile::NamedTempFile {
          pdq {BRIDGE_ROTATED_PDQ}\n\
          md5 0123456789abcdef0123456789abcdef\n\
          url https://example.org/market\n\
-         raw_text Weekend market reopens on Saturday with fresh bread, local cheese and live music from nine\n\
+         raw_text {POST} nine\n\
          not_a_type value\n\
          pdq 1234\n"
     );
@@ -37,7 +43,7 @@ fn files_and_inline_signals_match_with_line_numbers() {
             "samples/bridge-512.jpg",
             &near,
             "url:http://www.example.org/market/?utm_source=flyer",
-            "text:weekend market reopens on saturday with fresh bread, local cheese and live music from ten",
+            &format!("text:{POST} ten"),
             "md5:0123456789ABCDEF0123456789ABCDEF",
         ],
         b"",

@@ -200,7 +200,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let total_query_s: f64 = latencies.iter().sum();
     latencies.sort_by(f64::total_cmp);
     eprintln!(
-        "# verified query (estimated similarity >= {}): recall {:.4}, family recall {:.4}, {:.3} candidates a query, {} outside the family",
+        "# verified query (estimated similarity >= {}): recall {:.4}, family recall {:.4}, \
+         {:.3} candidates a query, {} outside the family",
         args.threshold,
         verified.recall(),
         verified.family_recall(),
