@@ -1,0 +1,210 @@
+//! Ronda's store: banks of known content, their entries and signals,
+//! organisations, API tokens and the hash-chained audit log, on SQLite (the
+//! embedded default) or PostgreSQL; and a content-addressed blob store for
+//! captured files.
+//!
+//! Both backends run the same SQL through `sqlx`'s `Any` driver; only the
+//! schema files and the connection set-up differ. Every mutation runs in one
+//! transaction that first takes the store's write lock (the `store_meta`
+//! row), bumps the change sequence when it touches banks or entries, and
+//! appends its audit event, so that:
+//!
+//! - followers (the in-memory indexes of every node) see changes in commit
+//!   order by polling [`Store::changes_since`];
+//! - the audit chain has no forks;
+//! - a crash at any point leaves either the whole mutation or none of it.
+
+mod audit;
+mod auth;
+mod banks;
+mod blobs;
+mod entries;
+mod error;
+mod migrate;
+mod model;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use audit::{AuditEvent, AuditVerification};
+pub use blobs::BlobStore;
+pub use error::StoreError;
+pub use model::*;
+
+/// Which database a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The file name of the embedded database inside a data directory.
+pub const SQLITE_FILE: &str = "ronda.db";
+
+/// A handle to the store; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub(crate) type Tx = Transaction<'static, Any>;
+
+impl Store {
+    /// Opens the store named by `database` (`postgres://…`), or the embedded
+    /// SQLite database in `data_dir` when `database` is `None`; creates the
+    /// directory and applies migrations.
+    pub async fn open(database: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+        match database {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Store::open_postgres(url).await
+            }
+            Some(url) if url.starts_with("sqlite:") => Store::open_sqlite_url(url).await,
+            Some(other) => Err(StoreError::InvalidInput(format!(
+                "unsupported database URL scheme in {:?}: expected postgres:// or sqlite:",
+                redact_url(other)
+            ))),
+            None => Store::open_sqlite(data_dir).await,
+        }
+    }
+
+    /// Opens (creating if needed) the embedded database `DIR/ronda.db`.
+    pub async fn open_sqlite(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path: PathBuf = data_dir.join(SQLITE_FILE);
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Store::open_sqlite_url(&url).await
+    }
+
+    async fn open_sqlite_url(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // FULL: a committed transaction survives power loss, not
+                    // only a process crash.
+                    conn.execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        pool.execute("PRAGMA journal_mode = WAL").await?;
+        let store = Store {
+            pool,
+            backend: Backend::Sqlite,
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL and applies migrations.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Store {
+            pool,
+            backend: Backend::Postgres,
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction holding the store's write lock: the
+    /// `store_meta` row, which every writer updates first. On SQLite this
+    /// takes the database's write lock at once (no deadlock between two
+    /// deferred transactions upgrading); on PostgreSQL it orders writers so
+    /// that change sequence numbers become visible in commit order.
+    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE store_meta SET change_seq = change_seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+/// Takes the next change sequence number inside a write transaction.
+pub(crate) async fn next_seq(tx: &mut Tx) -> Result<i64, StoreError> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "UPDATE store_meta SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// The current time in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A database URL with any password replaced, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Runs one SQL statement outside the store's rules (no audit, no
+    /// change sequence). Only for tests that must damage the database on
+    /// purpose, e.g. to check that the audit chain notices.
+    #[doc(hidden)]
+    pub async fn execute_unchecked(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+}
