@@ -15,11 +15,11 @@ use crate::{
 };
 
 /// The most entries one import batch may hold: keeps every statement well
-/// inside SQLite's 32,766 bound parameters.
+/// inside SQLite's 32,766 bound parameters (9 per entry).
 pub const MAX_BATCH: usize = 2_000;
 
 const ENTRY_COLUMNS: &str = "id, bank_id, external_id, enabled, disable_until, labels, source, \
-                             collab, original_media_uri, created_at, updated_at";
+                             collab, original_media_uri, created_at, updated_at, note, metadata";
 
 fn row_to_entry(r: &AnyRow) -> Result<Entry, StoreError> {
     Ok(Entry {
@@ -35,6 +35,12 @@ fn row_to_entry(r: &AnyRow) -> Result<Entry, StoreError> {
         signals: Vec::new(),
         created_at: r.try_get(9)?,
         updated_at: r.try_get(10)?,
+        note: r.try_get(11)?,
+        metadata: r
+            .try_get::<Option<String>, _>(12)?
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| StoreError::corrupt(format!("entry metadata: {e}")))?,
     })
 }
 
@@ -93,6 +99,16 @@ fn check_entry(e: &NewEntry) -> Result<(), StoreError> {
     {
         return Err(StoreError::InvalidInput(
             "an external id must have 1 to 500 characters".into(),
+        ));
+    }
+    check_note(e.note.as_deref())?;
+    Ok(())
+}
+
+fn check_note(note: Option<&str>) -> Result<(), StoreError> {
+    if note.is_some_and(|n| n.chars().count() > 255) {
+        return Err(StoreError::InvalidInput(
+            "note must be at most 255 characters".into(),
         ));
     }
     Ok(())
@@ -199,6 +215,17 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// Forgets an import source's checkpoint, once its import completed:
+    /// the next import of the same source reads it all again (and, being
+    /// idempotent, adds only what is new).
+    pub async fn clear_checkpoint(&self, source: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM import_checkpoints WHERE source = $1")
+            .bind(source)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// One live entry by id.
     pub async fn entry(&self, id: i64) -> Result<Option<Entry>, StoreError> {
         let row = sqlx::query(&format!(
@@ -264,6 +291,9 @@ impl Store {
         if let Some(l) = &update.labels {
             l.validate().map_err(StoreError::InvalidInput)?;
         }
+        if let Some(n) = &update.note {
+            check_note(n.as_deref())?;
+        }
         let mut tx = self.begin_write().await?;
         let seq = next_seq(&mut tx).await?;
         let row = sqlx::query(&format!(
@@ -285,10 +315,13 @@ impl Store {
         if let Some(v) = &update.labels {
             e.labels = v.clone();
         }
+        if let Some(v) = &update.note {
+            e.note = v.clone();
+        }
         e.updated_at = now_ms();
         sqlx::query(
-            "UPDATE entries SET enabled = $1, disable_until = $2, labels = $3, updated_at = $4, \
-             seq = $5 WHERE id = $6",
+            "UPDATE entries SET enabled = $1, disable_until = $2, labels = $3, note = $7, \
+             updated_at = $4, seq = $5 WHERE id = $6",
         )
         .bind(i64::from(e.enabled))
         .bind(e.disable_until)
@@ -296,6 +329,7 @@ impl Store {
         .bind(e.updated_at)
         .bind(seq)
         .bind(id)
+        .bind(e.note.clone())
         .execute(&mut *tx)
         .await?;
         e.signals = signals_of(&mut *tx, &[id])
@@ -427,26 +461,30 @@ async fn insert_entries(
     let seq = next_seq(tx).await?;
     let now = now_ms();
     // Per row: external_id, enabled, disable_until, labels, source, collab,
-    // original_media_uri as parameters; the integers we own inline.
+    // original_media_uri, note, metadata as parameters; the integers we own
+    // inline.
     let mut sql = String::from(
         "INSERT INTO entries (bank_id, external_id, enabled, disable_until, labels, source, \
-         collab, original_media_uri, created_at, updated_at, seq, deleted) VALUES ",
+         collab, original_media_uri, note, metadata, created_at, updated_at, seq, deleted) \
+         VALUES ",
     );
     for i in 0..unique.len() {
-        let p = i * 7;
+        let p = i * 9;
         if i > 0 {
             sql.push(',');
         }
         let _ = write!(
             sql,
-            "({bank_id}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, {now}, {now}, {seq}, 0)",
+            "({bank_id}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, {now}, {now}, {seq}, 0)",
             p + 1,
             p + 2,
             p + 3,
             p + 4,
             p + 5,
             p + 6,
-            p + 7
+            p + 7,
+            p + 8,
+            p + 9
         );
     }
     sql.push_str(
@@ -462,7 +500,9 @@ async fn insert_entries(
             .bind(e.labels.to_json())
             .bind(e.source.clone())
             .bind(e.collab.clone())
-            .bind(e.original_media_uri.clone());
+            .bind(e.original_media_uri.clone())
+            .bind(e.note.clone())
+            .bind(e.metadata.as_ref().map(|m| m.to_string()));
     }
     let rows = q.fetch_all(&mut **tx).await?;
     let mut by_external: HashMap<String, i64> = HashMap::with_capacity(rows.len());

@@ -32,6 +32,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use audit::{AuditEvent, AuditVerification};
 pub use blobs::BlobStore;
+pub use entries::MAX_BATCH;
 pub use error::StoreError;
 pub use model::*;
 

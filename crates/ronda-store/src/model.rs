@@ -216,6 +216,9 @@ pub struct Entry {
     pub source: Option<String>,
     pub collab: Option<String>,
     pub original_media_uri: Option<String>,
+    pub note: Option<String>,
+    /// Free JSON metadata given by the caller (HMA's `metadata`).
+    pub metadata: Option<serde_json::Value>,
     pub signals: Vec<Signal>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -239,6 +242,8 @@ pub struct NewEntry {
     pub source: Option<String>,
     pub collab: Option<String>,
     pub original_media_uri: Option<String>,
+    pub note: Option<String>,
+    pub metadata: Option<serde_json::Value>,
     pub enabled: bool,
     pub disable_until: Option<Millis>,
 }
@@ -252,6 +257,8 @@ impl NewEntry {
             source: None,
             collab: None,
             original_media_uri: None,
+            note: None,
+            metadata: None,
             enabled: true,
             disable_until: None,
         }
@@ -279,6 +286,8 @@ pub struct EntryUpdate {
     /// `Some(None)` clears the time.
     pub disable_until: Option<Option<Millis>>,
     pub labels: Option<Labels>,
+    /// `Some(None)` clears the note.
+    pub note: Option<Option<String>>,
 }
 
 /// What one import batch did.

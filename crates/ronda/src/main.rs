@@ -26,6 +26,14 @@ enum Command {
     Hash(commands::hash::Args),
     /// Match files and signals against a bank file (`<signal_type> <value>` lines).
     Match(commands::matches::Args),
+    /// Serve the HTTP API (HMA-compatible routes and /api/v1).
+    Serve(commands::serve::Args),
+    /// List, create, import and export banks of known content.
+    #[command(subcommand)]
+    Bank(commands::bank::BankCommand),
+    /// Tokens and the audit log.
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
     /// Benchmarks that print JSON lines comparable with ../shared/bench.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -37,6 +45,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => commands::hash::run(args),
         Command::Match(args) => commands::matches::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Bank(cmd) => commands::bank::run(cmd),
+        Command::Admin(cmd) => commands::admin::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd).map(|()| Outcome::Found),
     };
     match result {

@@ -50,6 +50,9 @@ CREATE TABLE entries (
     source TEXT,
     collab TEXT,
     original_media_uri TEXT,
+    -- HMA's free-text note (at most 255 characters) and user metadata (JSON).
+    note TEXT,
+    metadata TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     seq BIGINT NOT NULL,

@@ -40,7 +40,9 @@ CREATE TABLE banks (
 );
 
 CREATE TABLE entries (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: ids are never reused, so a follower never mistakes a
+    -- new entry for one it dropped.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     bank_id INTEGER NOT NULL REFERENCES banks (id) ON DELETE CASCADE,
     -- The source's identity for the entry, for idempotent imports.
     external_id TEXT NOT NULL,
@@ -50,6 +52,9 @@ CREATE TABLE entries (
     source TEXT,
     collab TEXT,
     original_media_uri TEXT,
+    -- HMA's free-text note (at most 255 characters) and user metadata (JSON).
+    note TEXT,
+    metadata TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     seq INTEGER NOT NULL,

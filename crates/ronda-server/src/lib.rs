@@ -1,0 +1,194 @@
+//! Ronda's HTTP server: the HMA-compatible routes (`/h`, `/m`, `/c`,
+//! `/status`), the native API under `/api/v1` with its OpenAPI document,
+//! and `/metrics`; all answered from one node's in-memory indexes, which
+//! follow the store's change feed.
+
+mod api;
+mod auth;
+mod error;
+mod hashing;
+mod hma;
+mod matcher;
+mod metrics;
+mod openapi;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::middleware;
+use axum::routing::MethodRouter;
+use ronda_fetch::{FetchPolicy, Fetcher};
+use ronda_media::signals::HashOptions;
+use ronda_store::{Role, Store};
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body (uploads included), in bytes.
+    pub max_body_bytes: usize,
+    /// Time limit for one request; past it the answer is 408.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more wait their turn.
+    pub max_concurrency: usize,
+    /// Where `url=` parameters may be fetched from.
+    pub fetch: FetchPolicy,
+    /// Limits for decoding and hashing uploads.
+    pub hash: HashOptions,
+    /// PDQ match radius (HMA's threshold: 31).
+    pub pdq_radius: u32,
+    /// `/status` says `INDEX-STALE` when the last successful sync is older.
+    pub max_index_staleness: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            max_body_bytes: 64 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrency: 1024,
+            fetch: FetchPolicy::default(),
+            hash: HashOptions::default(),
+            pdq_radius: 31,
+            max_index_staleness: Duration::from_secs(65),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub matcher: Arc<Matcher>,
+    pub config: Arc<ServerConfig>,
+    tokens: Arc<auth::TokenCache>,
+    metrics: Arc<metrics::Metrics>,
+    fetcher: Fetcher,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig) -> Result<AppState, ronda_fetch::FetchError> {
+        let fetcher = Fetcher::new(config.fetch.clone())?;
+        Ok(AppState {
+            store,
+            matcher: Arc::new(Matcher::new()),
+            config: Arc::new(config),
+            tokens: Arc::default(),
+            metrics: Arc::default(),
+            fetcher,
+        })
+    }
+}
+
+/// One route: where, who may call it, and what it does (for the OpenAPI
+/// document).
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    /// Empty: no token needed (health, metrics, the OpenAPI document).
+    pub roles: &'static [Role],
+    pub summary: &'static str,
+}
+
+/// Roles that read banks and everything else that is not secret.
+pub const READ: &[Role] = &Role::ALL;
+/// Roles that look content up.
+pub const MATCH: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer, Role::Platform];
+/// Roles that change banks.
+pub const CURATE: &[Role] = &[Role::Admin, Role::Analyst];
+/// Roles that read the audit log.
+pub const AUDIT: &[Role] = &[Role::Admin, Role::Auditor];
+/// Only administrators.
+pub const ADMIN: &[Role] = &[Role::Admin];
+/// No token needed.
+pub const PUBLIC: &[Role] = &[];
+
+type Route = (RouteSpec, MethodRouter<AppState>);
+
+fn spec(
+    method: Method,
+    path: &'static str,
+    roles: &'static [Role],
+    summary: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        roles,
+        summary,
+    }
+}
+
+/// Every route the server answers, with its roles.
+fn routes() -> Vec<Route> {
+    let mut all = hma::routes();
+    all.extend(api::routes());
+    all
+}
+
+/// The table of routes (for tests and documentation).
+pub fn route_specs() -> Vec<RouteSpec> {
+    routes().into_iter().map(|(s, _)| s).collect()
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (spec, handler) in routes() {
+        let handler = if spec.roles.is_empty() {
+            handler
+        } else {
+            let guard = auth::Guard {
+                state: state.clone(),
+                roles: spec.roles,
+            };
+            handler.route_layer(middleware::from_fn_with_state(guard, auth::guard))
+        };
+        router = router.route(spec.path, handler);
+    }
+    let config = state.config.clone();
+    router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(ConcurrencyLimitLayer::new(config.max_concurrency))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight. The index starts following the store at once;
+/// `/status` answers 503 until it has caught up.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = {
+        let matcher = state.matcher.clone();
+        let store = state.store.clone();
+        tokio::spawn(async move { matcher.follow(store, stop_rx).await })
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = follower.await;
+    result
+}

@@ -1,0 +1,324 @@
+//! The in-memory indexes of one node, kept in step with the store by
+//! polling its change feed: an entry added or removed through any node is
+//! visible to lookups here within one poll interval.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use ronda_hash::{PdqHash, Signal, SignalType, text};
+use ronda_index::exact::{ExactIndex, ExactKey};
+use ronda_index::hamming::HammingIndex;
+use ronda_index::url::{UrlIndex, UrlRule};
+use ronda_store::{Bank, Cursor, EntryChange, Millis, Store, StoreError};
+
+/// How often followers poll the change feed.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Changes read per query while catching up.
+const PAGE: i64 = 20_000;
+
+/// What a node knows of one live entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryMeta {
+    pub bank_id: i64,
+    pub enabled: bool,
+    pub disable_until: Option<Millis>,
+}
+
+impl EntryMeta {
+    pub fn is_active(&self, now: Millis) -> bool {
+        self.enabled && self.disable_until.is_none_or(|t| t <= now)
+    }
+}
+
+/// One hit of a lookup, before bank or state filtering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub entry_id: i64,
+    pub meta: EntryMeta,
+    /// Hamming distance for PDQ; `None` for exact matches.
+    pub distance: Option<u32>,
+    /// The dihedral variant that matched, for dihedral PDQ lookups.
+    pub variant: Option<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Indexes {
+    pdq: HammingIndex,
+    exact: ExactIndex<u64>,
+    urls: UrlIndex<u64>,
+    entries: HashMap<i64, EntryMeta>,
+    banks: HashMap<i64, Bank>,
+    cursor: Cursor,
+    /// Signals per type, for `/m/index/status`.
+    sizes: HashMap<SignalType, u64>,
+    /// When the newest applied change was read (Unix ms).
+    built_to: Millis,
+}
+
+/// The exact-index key of a signal, if it is matched exactly.
+fn exact_key(signal: &Signal) -> Option<ExactKey> {
+    match signal {
+        Signal::Md5(d) => Some(ExactKey::Md5(*d)),
+        Signal::Sha256(d) => Some(ExactKey::Sha256(*d)),
+        Signal::VideoMd5(d) => Some(ExactKey::VideoMd5(*d)),
+        Signal::TextSha256(d) => Some(ExactKey::TextSha256(*d)),
+        // Raw text matches through the hash of its normalised form.
+        Signal::RawText(t) => Some(ExactKey::TextSha256(text::text_sha256(t))),
+        Signal::Pdq(_) | Signal::Url(_) => None,
+    }
+}
+
+impl Indexes {
+    fn add_signal(&mut self, id: u64, signal: &Signal) {
+        match signal {
+            Signal::Pdq(h) => self.pdq.add(*h, id),
+            Signal::Url(u) => {
+                self.urls.add(UrlRule::Exact(u.as_str().to_owned()), id);
+            }
+            other => {
+                if let Some(k) = exact_key(other) {
+                    self.exact.add(k, id);
+                }
+            }
+        }
+        *self.sizes.entry(signal.signal_type()).or_default() += 1;
+    }
+
+    fn remove_signal(&mut self, id: u64, signal: &Signal) {
+        let removed = match signal {
+            Signal::Pdq(h) => self.pdq.remove(h, id),
+            Signal::Url(u) => self.urls.remove(&UrlRule::Exact(u.as_str().to_owned()), id),
+            other => exact_key(other).is_some_and(|k| self.exact.remove(&k, id)),
+        };
+        if removed && let Some(n) = self.sizes.get_mut(&signal.signal_type()) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn apply(&mut self, c: &EntryChange) {
+        let id = c.entry_id as u64;
+        let known = self.entries.contains_key(&c.entry_id);
+        if c.deleted {
+            if known {
+                self.entries.remove(&c.entry_id);
+                for s in &c.signals {
+                    self.remove_signal(id, s);
+                }
+            }
+        } else {
+            if !known {
+                for s in &c.signals {
+                    self.add_signal(id, s);
+                }
+            }
+            let meta = EntryMeta {
+                bank_id: c.bank_id,
+                enabled: c.enabled,
+                disable_until: c.disable_until,
+            };
+            self.entries.insert(c.entry_id, meta);
+        }
+        self.cursor = c.cursor;
+    }
+
+    /// Drops the entries of banks that no longer exist (a bank delete
+    /// removes its entries without tombstones).
+    fn drop_orphans(&mut self) {
+        let banks = &self.banks;
+        let orphans: Vec<i64> = self
+            .entries
+            .iter()
+            .filter(|(_, m)| !banks.contains_key(&m.bank_id))
+            .map(|(&id, _)| id)
+            .collect();
+        if orphans.is_empty() {
+            return;
+        }
+        for id in &orphans {
+            self.entries.remove(id);
+        }
+        // PDQ hashes are dropped from the index; exact and URL keys of the
+        // orphans stay until the next restart but never match, since every
+        // hit is checked against `entries`.
+        let gone: Vec<(PdqHash, u64)> = self
+            .pdq
+            .entries()
+            .filter(|(_, id)| !self.entries.contains_key(&(*id as i64)))
+            .collect();
+        for (h, id) in gone {
+            self.pdq.remove(&h, id);
+        }
+        if let Some(n) = self.sizes.get_mut(&SignalType::Pdq) {
+            *n = self.pdq.len() as u64;
+        }
+        tracing::info!(entries = orphans.len(), "dropped entries of deleted banks");
+    }
+}
+
+/// The node's matcher: indexes behind a lock, and whether they have caught
+/// up with the store at least once.
+#[derive(Debug, Default)]
+pub struct Matcher {
+    inner: RwLock<Indexes>,
+    ready: AtomicBool,
+    last_sync: AtomicI64,
+}
+
+/// Index sizes and freshness, for `/m/index/status` and `/metrics`.
+#[derive(Debug, Clone)]
+pub struct IndexStatus {
+    pub ready: bool,
+    pub entries: u64,
+    pub sizes: HashMap<SignalType, u64>,
+    pub built_to: Millis,
+    pub last_sync: Millis,
+    pub cursor: Cursor,
+    pub pdq_memory_bytes: u64,
+}
+
+impl Matcher {
+    pub fn new() -> Matcher {
+        Matcher::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexes> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Indexes> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Reads every change after the current cursor and applies it, then
+    /// reloads the bank list. Returns the number of changes applied.
+    pub async fn sync(&self, store: &Store) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        loop {
+            let cursor = self.read().cursor;
+            let page = store.changes_since(cursor, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            let mut ix = self.write();
+            // Another task may have applied the same page meanwhile.
+            if ix.cursor != cursor {
+                continue;
+            }
+            for c in &page {
+                ix.apply(c);
+            }
+            applied += page.len();
+            ix.built_to = now_ms();
+        }
+        let banks = store.list_banks().await?;
+        {
+            let mut ix = self.write();
+            ix.banks = banks.into_iter().map(|b| (b.id, b)).collect();
+            ix.drop_orphans();
+        }
+        self.last_sync.store(now_ms(), Ordering::Release);
+        self.ready.store(true, Ordering::Release);
+        Ok(applied)
+    }
+
+    /// Follows the store until `shutdown` resolves.
+    pub async fn follow(&self, store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.sync(&store).await {
+                tracing::warn!(error = %e, "index sync failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    pub fn status(&self) -> IndexStatus {
+        let ix = self.read();
+        IndexStatus {
+            ready: self.is_ready(),
+            entries: ix.entries.len() as u64,
+            sizes: ix.sizes.clone(),
+            built_to: ix.built_to,
+            last_sync: self.last_sync.load(Ordering::Acquire),
+            cursor: ix.cursor,
+            pdq_memory_bytes: ix.pdq.memory_bytes() as u64,
+        }
+    }
+
+    /// The bank with this id, as of the last sync.
+    pub fn bank(&self, id: i64) -> Option<Bank> {
+        self.read().banks.get(&id).cloned()
+    }
+
+    /// Every live entry holding `signal` (PDQ: within `radius`), whatever
+    /// its state or bank's state.
+    pub fn lookup(&self, signal: &Signal, radius: u32) -> Vec<Hit> {
+        let ix = self.read();
+        let hit = |id: u64, distance, variant| {
+            ix.entries.get(&(id as i64)).map(|meta| Hit {
+                entry_id: id as i64,
+                meta: *meta,
+                distance,
+                variant,
+            })
+        };
+        let mut hits: Vec<Hit> = match signal {
+            Signal::Pdq(h) => ix
+                .pdq
+                .query(h, radius)
+                .into_iter()
+                .filter_map(|m| hit(m.id, Some(m.distance), None))
+                .collect(),
+            Signal::Url(u) => ix
+                .urls
+                .lookup(u)
+                .into_iter()
+                .filter_map(|h| hit(h.id, None, None))
+                .collect(),
+            other => match exact_key(other) {
+                Some(k) => ix
+                    .exact
+                    .lookup(&k)
+                    .iter()
+                    .filter_map(|&id| hit(id, None, None))
+                    .collect(),
+                None => Vec::new(),
+            },
+        };
+        hits.sort_by_key(|h| (h.distance, h.entry_id));
+        hits
+    }
+
+    /// PDQ lookup of an image's 8 dihedral hashes in one pass; each entry
+    /// once, with its closest variant.
+    pub fn lookup_dihedral(&self, needles: &[PdqHash; 8], radius: u32) -> Vec<Hit> {
+        let ix = self.read();
+        let mut hits: Vec<Hit> = ix
+            .pdq
+            .query_dihedral(needles, radius)
+            .into_iter()
+            .filter_map(|m| {
+                ix.entries.get(&(m.id as i64)).map(|meta| Hit {
+                    entry_id: m.id as i64,
+                    meta: *meta,
+                    distance: Some(m.distance),
+                    variant: Some(m.variant),
+                })
+            })
+            .collect();
+        hits.sort_by_key(|h| (h.distance, h.entry_id));
+        hits
+    }
+}
+
+pub(crate) fn now_ms() -> Millis {
+    jiff::Timestamp::now().as_millisecond()
+}
