@@ -51,6 +51,10 @@ impl TokenCache {
         let mut cache = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > 10_000 {
             cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            // A flood of distinct bad tokens must not grow it without bound.
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
         }
         cache.insert(key, (principal.clone(), Instant::now()));
         Ok(principal)

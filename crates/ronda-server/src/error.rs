@@ -2,7 +2,9 @@
 //! uses and the native API keeps.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ronda_store::StoreError;
 use serde_json::json;
@@ -65,4 +67,41 @@ pub fn rejection(r: impl std::fmt::Display + IntoResponse) -> ApiError {
     let message = r.to_string();
     let status = r.into_response().status();
     ApiError::new(status, message)
+}
+
+/// Every error answer is `{"message": ...}`, including those made outside
+/// the handlers (body limits, path and query rejections, timeouts), except
+/// on the plain-text health routes.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let health = req.uri().path().starts_with("/status");
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if health || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut fixed = ApiError::new(status, message).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            fixed.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    fixed
 }

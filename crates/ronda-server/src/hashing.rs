@@ -135,7 +135,7 @@ pub async fn fetch_for_hashing(
     content_type: Option<&str>,
 ) -> Result<(Bytes, ContentType), ApiError> {
     let fetched = state.fetcher.get(url).await.map_err(|e| {
-        if e.is_refused() {
+        if e.is_refused() || matches!(e, ronda_fetch::FetchError::InvalidUrl { .. }) {
             ApiError::bad_request("Invalid or unsafe URL provided")
         } else if matches!(e, ronda_fetch::FetchError::TooLarge { .. }) {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large")

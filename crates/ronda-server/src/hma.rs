@@ -839,9 +839,9 @@ async fn add_content(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let (hashed, extras) = if let Some(url) = &q.url {
-        let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        let body = axum::body::Bytes::from_request(req, &state)
             .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+            .map_err(rejection)?;
         let extras = json_or_empty(&body);
         let (bytes, ct) = fetch_for_hashing(&state, url, q.content_type.as_deref()).await?;
         let types = select_types(ct, q.types.as_deref())?;
@@ -987,7 +987,13 @@ async fn update_content(
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| ApiError::bad_request(format!("Invalid int: '{v}'")))?;
+        .ok_or_else(|| {
+            let shown = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            ApiError::bad_request(format!("Invalid int: '{shown}'"))
+        })?;
         if ts < 0 {
             return Err(ApiError::bad_request(
                 "disable_until_ts must be a non-negative integer",

@@ -25,7 +25,6 @@ use axum::routing::MethodRouter;
 use ronda_fetch::{FetchPolicy, Fetcher};
 use ronda_media::signals::HashOptions;
 use ronda_store::{Role, Store};
-use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL};
@@ -156,6 +155,9 @@ pub fn router(state: AppState) -> Router {
         router = router.route(spec.path, handler);
     }
     let config = state.config.clone();
+    // One semaphore for the whole server (a tower layer on the router would
+    // make one per route).
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrency));
     router
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -166,8 +168,23 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
-        .layer(ConcurrencyLimitLayer::new(config.max_concurrency))
+        .layer(middleware::from_fn_with_state(permits, limit_concurrency))
+        .layer(middleware::from_fn(error::json_errors))
         .with_state(state)
+}
+
+/// Holds one of the server's permits while a request runs; health checks
+/// go through even when the server is saturated.
+async fn limit_concurrency(
+    axum::extract::State(permits): axum::extract::State<Arc<tokio::sync::Semaphore>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path().starts_with("/status") {
+        return next.run(req).await;
+    }
+    let _permit = permits.acquire().await;
+    next.run(req).await
 }
 
 /// Serves on `listener` until `shutdown` resolves, then finishes the

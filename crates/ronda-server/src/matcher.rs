@@ -123,6 +123,18 @@ impl Indexes {
         self.cursor = c.cursor;
     }
 
+    /// Replaces the bank list; when a bank has gone, drops its entries.
+    fn set_banks(&mut self, banks: Vec<Bank>) {
+        let gone = self
+            .banks
+            .keys()
+            .any(|id| !banks.iter().any(|b| b.id == *id));
+        self.banks = banks.into_iter().map(|b| (b.id, b)).collect();
+        if gone {
+            self.drop_orphans();
+        }
+    }
+
     /// Drops the entries of banks that no longer exist (a bank delete
     /// removes its entries without tombstones).
     fn drop_orphans(&mut self) {
@@ -198,33 +210,81 @@ impl Matcher {
     /// Reads every change after the current cursor and applies it, then
     /// reloads the bank list. Returns the number of changes applied.
     pub async fn sync(&self, store: &Store) -> Result<usize, StoreError> {
+        if !self.is_ready() {
+            return self.load(store).await;
+        }
         let mut applied = 0;
         loop {
             let cursor = self.read().cursor;
             let page = store.changes_since(cursor, PAGE).await?;
-            if page.is_empty() {
+            // The banks are read after the changes, so every bank an applied
+            // entry belongs to is known: lookups never see an entry without
+            // its bank. Both are swapped in under one lock.
+            let banks = store.list_banks().await?;
+            let done = page.len() < PAGE as usize;
+            {
+                let mut ix = self.write();
+                // Another task may have applied the same page meanwhile.
+                if ix.cursor == cursor {
+                    for c in &page {
+                        ix.apply(c);
+                    }
+                    applied += page.len();
+                    if !page.is_empty() {
+                        ix.built_to = now_ms();
+                    }
+                    ix.set_banks(banks);
+                }
+            }
+            if done {
                 break;
             }
-            let mut ix = self.write();
-            // Another task may have applied the same page meanwhile.
-            if ix.cursor != cursor {
-                continue;
-            }
-            for c in &page {
-                ix.apply(c);
-            }
-            applied += page.len();
-            ix.built_to = now_ms();
-        }
-        let banks = store.list_banks().await?;
-        {
-            let mut ix = self.write();
-            ix.banks = banks.into_iter().map(|b| (b.id, b)).collect();
-            ix.drop_orphans();
         }
         self.last_sync.store(now_ms(), Ordering::Release);
         self.ready.store(true, Ordering::Release);
         Ok(applied)
+    }
+
+    /// The first load: every live entry in one read, the PDQ index built
+    /// once at the end, swapped in whole.
+    async fn load(&self, store: &Store) -> Result<usize, StoreError> {
+        let mut ix = Indexes::default();
+        let mut pdq = Vec::new();
+        let mut n = 0;
+        let cursor = store
+            .load_live_entries(|c| {
+                n += 1;
+                for s in &c.signals {
+                    if let Signal::Pdq(h) = s {
+                        pdq.push((*h, c.entry_id as u64));
+                        *ix.sizes.entry(SignalType::Pdq).or_default() += 1;
+                    } else {
+                        ix.add_signal(c.entry_id as u64, s);
+                    }
+                }
+                ix.entries.insert(
+                    c.entry_id,
+                    EntryMeta {
+                        bank_id: c.bank_id,
+                        enabled: c.enabled,
+                        disable_until: c.disable_until,
+                    },
+                );
+            })
+            .await?;
+        ix.pdq.extend(pdq);
+        ix.cursor = cursor;
+        ix.built_to = now_ms();
+        let banks = store.list_banks().await?;
+        ix.set_banks(banks);
+        // A bank deleted between the two reads leaves orphans.
+        ix.drop_orphans();
+        *self.write() = ix;
+        self.last_sync.store(now_ms(), Ordering::Release);
+        self.ready.store(true, Ordering::Release);
+        tracing::info!(entries = n, "index loaded");
+        // Whatever committed during the load.
+        Ok(n + Box::pin(self.sync(store)).await?)
     }
 
     /// Follows the store until `shutdown` resolves.

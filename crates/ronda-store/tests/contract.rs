@@ -238,6 +238,14 @@ async fn entries_and_change_feed(store: &Store) {
         paged.extend(page.into_iter().map(|c| c.entry_id));
     }
     assert_eq!(paged, [e1.id, e2.id]);
+
+    // The bulk first load sees the live entries and ends where the feed is.
+    let mut live = Vec::new();
+    let at = store.load_live_entries(|c| live.push(c)).await.unwrap();
+    assert_eq!(at, cursor);
+    assert_eq!(live.len(), 1);
+    assert_eq!((live[0].entry_id, live[0].enabled), (e1.id, false));
+    assert_eq!(live[0].signals, vec![pdq(1)]);
     assert_eq!(store.count_entries(bank.id).await.unwrap(), 1);
     assert_eq!(store.entries_with_signal(&pdq(1)).await.unwrap(), [e1.id]);
 }

@@ -60,10 +60,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `RONDA_LOG` (default `warn`).
+/// Logs go to stderr, filtered by `RONDA_LOG` (default `warn`). sqlx's own
+/// warnings are off by default: its slow-statement warning prints the whole
+/// statement, bound values aside, which is noise for a bulk import.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RONDA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -70,7 +70,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "URL", conflicts_with = "file")]
     tat: Option<String>,
     /// Entries per transaction.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH as u64))]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH as u64))]
     batch: u64,
     /// The file to import, or `-` for standard input.
     #[arg(required_unless_present = "tat")]
@@ -189,7 +189,12 @@ fn detect_format(path: Option<&Path>, first_line: &[u8]) -> Format {
 }
 
 async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
-    let store = args.store.open().await?;
+    // Batches commit atomically; the whole import is synced to disk once,
+    // before the summary is printed.
+    let store = args
+        .store
+        .open_with(ronda_store::Durability::OnSync)
+        .await?;
     let bank = bank_for_import(&store, &args.bank, args.create).await?;
     if let Some(url) = &args.tat {
         return import_tat(&store, &bank, url, args.batch as usize).await;
@@ -284,6 +289,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     if let Some(k) = &checkpoint_key {
         store.clear_checkpoint(k).await?;
     }
+    store.sync_to_disk().await?;
     let seconds = start.elapsed().as_secs_f64();
     let mut out = Printer::stdout();
     out.line(&json!({
@@ -446,6 +452,7 @@ async fn import_tat(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    store.sync_to_disk().await?;
     let mut out = Printer::stdout();
     out.line(&json!({
         "bank": bank.name,

@@ -18,11 +18,15 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
+        self.open_with(ronda_store::Durability::EveryCommit).await
+    }
+
+    pub async fn open_with(&self, durability: ronda_store::Durability) -> anyhow::Result<Store> {
         let what = match &self.database {
             Some(url) => redact_url(url),
             None => self.data_dir.display().to_string(),
         };
-        Store::open(self.database.as_deref(), &self.data_dir)
+        Store::open_with(self.database.as_deref(), &self.data_dir, durability)
             .await
             .with_context(|| format!("could not open the store at {what}"))
     }

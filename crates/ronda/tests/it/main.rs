@@ -1,6 +1,7 @@
 //! Integration tests of the `ronda` binary, run as a user runs it, and the
 //! machine-checked invariants of ARCHITECTURE.md.
 
+mod cli_bank;
 mod cli_hash;
 mod cli_match;
 mod invariants;

@@ -2,6 +2,7 @@
 //! `../shared/bench/README.md`, so that `compare.py` can pair them with the
 //! reference tools' lines.
 
+pub mod http;
 pub mod matching;
 pub mod pdq;
 pub mod text;
@@ -14,6 +15,8 @@ pub enum BenchCommand {
     Text(text::Args),
     /// Hamming search on a `gen_hashes.py` dataset.
     Match(matching::Args),
+    /// HTTP lookups against an in-process server over loopback.
+    Http(http::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -21,5 +24,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Pdq(args) => pdq::run(args),
         BenchCommand::Text(args) => text::run(args),
         BenchCommand::Match(args) => matching::run(args),
+        BenchCommand::Http(args) => http::run(args),
     }
 }
