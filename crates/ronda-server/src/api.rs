@@ -539,17 +539,6 @@ fn active(state: &AppState, hits: Vec<Hit>) -> Vec<Hit> {
         .collect()
 }
 
-fn ready(state: &AppState) -> ApiResult<()> {
-    if state.matcher.is_ready() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "index not yet ready",
-        ))
-    }
-}
-
 #[derive(Deserialize)]
 struct LookupQuery {
     signal_type: String,
@@ -576,7 +565,7 @@ async fn lookup_get(
     }
     .parse()?;
     let r = radius(&state, q.radius)?;
-    ready(&state)?;
+    state.ensure_ready()?;
     let hits = active(&state, state.matcher.lookup(&signal, r));
     let t = signal.signal_type();
     Ok(Json(json!({
@@ -625,7 +614,7 @@ async fn lookup_post(
             Some(arr)
         }
     };
-    ready(&state)?;
+    state.ensure_ready()?;
     let mut matches = Vec::new();
     for s in &signals {
         let hits = active(&state, state.matcher.lookup(s, r));

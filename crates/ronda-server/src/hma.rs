@@ -348,12 +348,7 @@ async fn raw_lookup(State(state): State<AppState>, req: Request) -> ApiResult<Js
     };
     let include_distance = parse_bool("include_distance", q.include_distance.as_deref())?;
     let signal = parse_hma_signal(&signal_type, &signal)?;
-    if !state.matcher.is_ready() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "index not yet ready",
-        ));
-    }
+    state.ensure_ready()?;
     let banks = bank_filter(q.banks.as_deref());
     let hits = state.matcher.lookup(&signal, state.config.pdq_radius);
     let hits = hits.into_iter().filter(|h| match &banks {
@@ -443,17 +438,6 @@ struct LookupQuery {
     bypass_coinflip: Option<String>,
 }
 
-fn ensure_ready(state: &AppState) -> ApiResult<()> {
-    if state.matcher.is_ready() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "index not yet ready",
-        ))
-    }
-}
-
 async fn lookup_get(State(state): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let q: LookupQuery = query(req.uri().query().unwrap_or(""))?;
     let banks = bank_filter(q.banks.as_deref());
@@ -463,7 +447,7 @@ async fn lookup_get(State(state): State<AppState>, req: Request) -> ApiResult<Js
         let (bytes, ct) = fetch_for_hashing(&state, url, q.content_type.as_deref()).await?;
         let types = select_types(ct, q.types.as_deref())?;
         let hashed = hash_upload(&state, bytes, ct, types, false).await?;
-        ensure_ready(&state)?;
+        state.ensure_ready()?;
         let mut out = by_signal_type(&state, &hashed, &banks, r);
         if let Some(t) = &q.signal_type {
             let inner = out.remove(t).unwrap_or_else(|| json!({}));
@@ -477,7 +461,7 @@ async fn lookup_get(State(state): State<AppState>, req: Request) -> ApiResult<Js
         ));
     };
     let signal = parse_hma_signal(signal_type, signal)?;
-    ensure_ready(&state)?;
+    state.ensure_ready()?;
     let hits = state.matcher.lookup(&signal, state.config.pdq_radius);
     Ok(Json(Value::Object(grouped(&state, hits, &banks, r))))
 }
@@ -508,7 +492,7 @@ async fn lookup_post(State(state): State<AppState>, req: Request) -> ApiResult<J
     let upload = read_upload(multipart).await?;
     let types = select_types(upload.content_type, q.types.as_deref())?;
     let hashed = hash_upload(&state, upload.bytes, upload.content_type, types, false).await?;
-    ensure_ready(&state)?;
+    state.ensure_ready()?;
     let banks = bank_filter(q.banks.as_deref());
     let r = coin(q.seed.as_deref(), bypass);
     Ok(Json(Value::Object(by_signal_type(

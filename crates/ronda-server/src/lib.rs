@@ -85,6 +85,18 @@ impl AppState {
             fetcher,
         })
     }
+
+    /// Lookups answer 503 until the index has caught up with the store.
+    pub(crate) fn ensure_ready(&self) -> error::ApiResult<()> {
+        if self.matcher.is_ready() {
+            Ok(())
+        } else {
+            Err(error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "index not yet ready",
+            ))
+        }
+    }
 }
 
 /// One route: where, who may call it, and what it does (for the OpenAPI
