@@ -98,12 +98,34 @@ impl<Id: Copy + Eq> ExactIndex<Id> {
     pub fn lookup(&self, key: &ExactKey) -> &[Id] {
         self.map.get(key).map_or(&[], Vec::as_slice)
     }
+
+    /// Every stored (key, id) pair, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (ExactKey, Id)> + '_ {
+        self.map
+            .iter()
+            .flat_map(|(k, ids)| ids.iter().map(move |&id| (*k, id)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ronda_hash::digest::{md5, sha256};
+
+    #[test]
+    fn iter_lists_every_pair_once() {
+        let mut idx = ExactIndex::new();
+        let a = ExactKey::Md5(md5(b"a"));
+        let b = ExactKey::Sha256(sha256(b"b"));
+        idx.add(a, 1u64);
+        idx.add(a, 2);
+        idx.add(b, 1);
+        idx.remove(&a, 2);
+        let mut pairs: Vec<(ExactKey, u64)> = idx.iter().collect();
+        pairs.sort_by_key(|(k, id)| (k.signal_type().as_str(), *id));
+        assert_eq!(pairs, vec![(a, 1), (b, 1)]);
+        assert_eq!(idx.iter().count(), idx.len());
+    }
 
     #[test]
     fn add_lookup_remove() {

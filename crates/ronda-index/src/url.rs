@@ -141,6 +141,31 @@ impl<Id: Copy + Eq> UrlIndex<Id> {
         removed
     }
 
+    /// Every stored (rule, id) pair, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (UrlRule, Id)> + '_ {
+        fn each<'a, V: Copy>(
+            map: &'a HashMap<String, Vec<V>>,
+            rule: fn(&str) -> UrlRule,
+        ) -> impl Iterator<Item = (UrlRule, V)> + 'a {
+            map.iter()
+                .flat_map(move |(k, ids)| ids.iter().map(move |&id| (rule(k), id)))
+        }
+        each(&self.exact, |u| UrlRule::Exact(u.to_owned()))
+            .chain(each(&self.domains, |d| UrlRule::Domain(d.to_owned())))
+            .chain(each(&self.hosts, |h| UrlRule::Host(h.to_owned())))
+            .chain(self.prefixes.iter().flat_map(|(host, list)| {
+                list.iter().map(move |(prefix, id)| {
+                    (
+                        UrlRule::PathPrefix {
+                            host: host.clone(),
+                            prefix: prefix.clone(),
+                        },
+                        *id,
+                    )
+                })
+            }))
+    }
+
     /// Every rule that covers `url`, most specific first: exact, path
     /// prefix, host, domain.
     pub fn lookup(&self, url: &CanonicalUrl) -> Vec<UrlHit<Id>> {
@@ -196,6 +221,40 @@ mod tests {
 
     fn ids(idx: &UrlIndex<u32>, s: &str) -> Vec<u32> {
         idx.lookup(&url(s)).into_iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn iter_gives_back_every_rule() {
+        let rules = [
+            (UrlRule::Exact("https://example.com/a".to_owned()), 1u32),
+            (UrlRule::Domain("example.org".to_owned()), 2),
+            (UrlRule::Host("m.example.net".to_owned()), 3),
+            (
+                UrlRule::PathPrefix {
+                    host: "example.com".to_owned(),
+                    prefix: "/c/x".to_owned(),
+                },
+                4,
+            ),
+            (UrlRule::Exact("https://example.com/a".to_owned()), 5),
+        ];
+        let mut idx = UrlIndex::new();
+        for (r, id) in &rules {
+            idx.add(r.clone(), *id);
+        }
+        let mut back: Vec<(UrlRule, u32)> = idx.iter().collect();
+        back.sort_by_key(|(_, id)| *id);
+        assert_eq!(back, rules.to_vec());
+        // Rebuilt from its own listing, an index answers the same.
+        let mut copy = UrlIndex::new();
+        for (r, id) in idx.iter() {
+            copy.add(r, id);
+        }
+        assert_eq!(
+            ids(&copy, "https://example.com/c/x/1"),
+            ids(&idx, "https://example.com/c/x/1")
+        );
+        assert_eq!(copy.len(), idx.len());
     }
 
     #[test]

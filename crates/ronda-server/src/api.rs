@@ -1,6 +1,6 @@
 //! The native API under `/api/v1`: banks and entries with labels, lookups
-//! across signal types (PDQ with dihedral variants), hashing, tokens and the
-//! audit log. JSON in and out; errors are `{"message": ...}`.
+//! across signal types (PDQ with dihedral variants), hashing, tokens, users
+//! and the audit log. JSON in and out; errors are `{"message": ...}`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
@@ -9,7 +9,8 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json};
 use ronda_hash::{PdqHash, Signal, SignalType};
 use ronda_store::{
-    Bank, BankUpdate, Entry, EntryUpdate, Labels, Millis, NewBank, NewEntry, Principal, Role,
+    Bank, BankUpdate, Entry, EntryUpdate, Labels, Millis, NewBank, NewEntry, NewUser, Principal,
+    Role, StoreError, User,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         (
             spec(M::GET, "/metrics", PUBLIC, "Prometheus metrics"),
-            get(metrics),
+            get(crate::metrics::handler),
         ),
         (
             spec(
@@ -146,6 +147,28 @@ pub(crate) fn routes() -> Vec<Route> {
         (
             spec(
                 M::GET,
+                "/api/v1/users",
+                ADMIN,
+                "List users, disabled ones included",
+            ),
+            get(list_users),
+        ),
+        (
+            spec(M::POST, "/api/v1/users", ADMIN, "Create a user"),
+            post(create_user),
+        ),
+        (
+            spec(
+                M::POST,
+                "/api/v1/users/{name}/disable",
+                ADMIN,
+                "Disable a user and revoke its tokens",
+            ),
+            post(disable_user),
+        ),
+        (
+            spec(
+                M::GET,
                 "/api/v1/audit",
                 AUDIT,
                 "Audit events after a sequence number",
@@ -166,17 +189,6 @@ pub(crate) fn routes() -> Vec<Route> {
 
 async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(&state),
-    )
-        .into_response()
 }
 
 fn time(ms: Option<Millis>) -> Value {
@@ -243,6 +255,7 @@ async fn whoami(Extension(who): Extension<Principal>) -> Json<Value> {
         "label": who.label,
         "role": who.role,
         "org_id": who.org_id,
+        "user": who.user,
     }))
 }
 
@@ -655,7 +668,7 @@ async fn hash(
     })))
 }
 
-// ---------------------------------------------------------------- tokens, audit
+// ---------------------------------------------------------------- tokens
 
 async fn list_tokens(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "tokens": state.store.list_tokens().await? })))
@@ -665,8 +678,21 @@ async fn list_tokens(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 #[serde(deny_unknown_fields)]
 struct CreateToken {
     label: String,
-    role: Role,
+    /// Required for a service token; for a user's token, the user's role
+    /// (which it must then equal) if left out.
+    role: Option<Role>,
     org_id: Option<i64>,
+    /// The name of the user the token acts for.
+    user: Option<String>,
+}
+
+/// A record the request body names (an organisation, a user) that does
+/// not exist is a bad request, not a missing route target.
+fn named_in_body(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound { .. } => ApiError::bad_request(e.to_string()),
+        e => e.into(),
+    }
 }
 
 async fn create_token(
@@ -675,10 +701,30 @@ async fn create_token(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let req: CreateToken = json_body(&body)?;
-    let (info, secret) = state
-        .store
-        .create_token(&req.label, req.role, req.org_id, &who.actor())
-        .await?;
+    let (info, secret) = match (&req.user, req.role) {
+        (Some(user), role) => {
+            if req.org_id.is_some() {
+                return Err(ApiError::bad_request(
+                    "a user's token takes the user's organisation: leave org_id out",
+                ));
+            }
+            state
+                .store
+                .create_user_token(&req.label, user, role, &who.actor())
+                .await
+                .map_err(named_in_body)?
+        }
+        (None, Some(role)) => state
+            .store
+            .create_token(&req.label, role, req.org_id, &who.actor())
+            .await
+            .map_err(named_in_body)?,
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "invalid JSON body: a token needs a role or a user",
+            ));
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": info, "secret": secret })),
@@ -692,8 +738,77 @@ async fn revoke_token(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     state.store.revoke_token(id, &who.actor()).await?;
+    state.tokens.forget_token(id);
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---------------------------------------------------------------- users
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "display_name": u.display_name,
+        "role": u.role,
+        "org_id": u.org_id,
+        "org": u.org_name,
+        "active": u.is_active(),
+        "created_at": time(Some(u.created_at)),
+        "disabled_at": time(u.disabled_at),
+    })
+}
+
+async fn list_users(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let users = state.store.list_users().await?;
+    Ok(Json(
+        json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    name: String,
+    role: Role,
+    display_name: Option<String>,
+    org_id: Option<i64>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let req: CreateUser = json_body(&body)?;
+    let new = NewUser {
+        name: req.name,
+        display_name: req.display_name,
+        role: req.role,
+        org_id: req.org_id,
+    };
+    let u = state
+        .store
+        .create_user(&new, &who.actor())
+        .await
+        .map_err(named_in_body)?;
+    Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (u, revoked) = state.store.disable_user(&name, &who.actor()).await?;
+    // This node stops accepting the user's tokens at once; other nodes
+    // within their cache's lifetime.
+    state.tokens.forget_user(u.id);
+    Ok(Json(
+        json!({ "user": user_json(&u), "revoked_tokens": revoked }),
+    ))
+}
+
+// ---------------------------------------------------------------- audit
 
 #[derive(Deserialize)]
 struct AuditQuery {

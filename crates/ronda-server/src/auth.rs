@@ -4,7 +4,9 @@
 //! guard answers 401 without a valid token and 403 with a token whose role
 //! is not among them. Lookups of a token are cached for a few seconds so
 //! that the hot matching routes do not hit the database per request; a
-//! revoked token stops working within that time.
+//! revoked token, or one of a disabled user, stops working within that
+//! time. A token that belongs to a user makes the user the audit log's
+//! actor (`user:<name>`, see [`Principal::actor`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -58,6 +60,24 @@ impl TokenCache {
         }
         cache.insert(key, (principal.clone(), Instant::now()));
         Ok(principal)
+    }
+
+    /// Drops the cached lookup of a token, so that this node refuses it as
+    /// soon as it is revoked.
+    pub fn forget_token(&self, token_id: i64) {
+        let mut cache = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (p, _)| p.as_ref().is_none_or(|p| p.token_id != token_id));
+    }
+
+    /// Drops the cached lookups of a user's tokens, so that this node
+    /// refuses them as soon as the user is disabled.
+    pub fn forget_user(&self, user_id: i64) {
+        let mut cache = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (p, _)| {
+            p.as_ref()
+                .and_then(|p| p.user.as_ref())
+                .is_none_or(|u| u.id != user_id)
+        });
     }
 }
 

@@ -27,7 +27,7 @@ use ronda_media::signals::HashOptions;
 use ronda_store::{Role, Store};
 use tower_http::timeout::TimeoutLayer;
 
-pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL};
+pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL, SnapshotError, SnapshotPolicy};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub pdq_radius: u32,
     /// `/status` says `INDEX-STALE` when the last successful sync is older.
     pub max_index_staleness: Duration,
+    /// Where the node keeps its index snapshot; `None`: it loads every
+    /// entry from the store at start-up.
+    pub snapshot: Option<SnapshotPolicy>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             hash: HashOptions::default(),
             pdq_radius: 31,
             max_index_staleness: Duration::from_secs(65),
+            snapshot: None,
         }
     }
 }
@@ -78,7 +82,7 @@ impl AppState {
         let fetcher = Fetcher::new(config.fetch.clone())?;
         Ok(AppState {
             store,
-            matcher: Arc::new(Matcher::new()),
+            matcher: Arc::new(Matcher::with_snapshot(config.snapshot.clone())),
             config: Arc::new(config),
             tokens: Arc::default(),
             metrics: Arc::default(),

@@ -1,11 +1,18 @@
 //! The in-memory indexes of one node, kept in step with the store by
 //! polling its change feed: an entry added or removed through any node is
 //! visible to lookups here within one poll interval.
+//!
+//! With a snapshot path, a node starts from its last snapshot and reads
+//! only the changes after it; it writes a new one now and then while it
+//! follows, and when it stops.
+
+mod snapshot;
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use ronda_hash::{PdqHash, Signal, SignalType, text};
 use ronda_index::exact::{ExactIndex, ExactKey};
@@ -169,13 +176,47 @@ impl Indexes {
     }
 }
 
+pub use snapshot::SnapshotError;
+
+/// Where a node keeps its index snapshot, and how often it rewrites it
+/// while changes arrive.
+#[derive(Debug, Clone)]
+pub struct SnapshotPolicy {
+    pub path: PathBuf,
+    pub every: Duration,
+}
+
+impl SnapshotPolicy {
+    /// `index.snapshot` in `dir`, rewritten at most every 10 minutes.
+    pub fn in_dir(dir: &std::path::Path) -> SnapshotPolicy {
+        SnapshotPolicy {
+            path: dir.join("index.snapshot"),
+            every: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The last snapshot this node wrote or loaded.
+#[derive(Debug, Default)]
+struct Written {
+    cursor: Option<Cursor>,
+    at: Option<Instant>,
+}
+
 /// The node's matcher: indexes behind a lock, and whether they have caught
 /// up with the store at least once.
 #[derive(Debug, Default)]
 pub struct Matcher {
     inner: RwLock<Indexes>,
+    /// The first load (from the snapshot or the store) is done.
+    loaded: AtomicBool,
+    /// It came from the snapshot.
+    from_snapshot: AtomicBool,
     ready: AtomicBool,
     last_sync: AtomicI64,
+    snapshot: Option<SnapshotPolicy>,
+    store_id: OnceLock<String>,
+    written: Mutex<Written>,
 }
 
 /// Index sizes and freshness, for `/m/index/status` and `/metrics`.
@@ -188,11 +229,21 @@ pub struct IndexStatus {
     pub last_sync: Millis,
     pub cursor: Cursor,
     pub pdq_memory_bytes: u64,
+    /// The first load came from the node's snapshot, not the store.
+    pub from_snapshot: bool,
 }
 
 impl Matcher {
     pub fn new() -> Matcher {
         Matcher::default()
+    }
+
+    /// A matcher that starts from, and keeps, a snapshot.
+    pub fn with_snapshot(policy: Option<SnapshotPolicy>) -> Matcher {
+        Matcher {
+            snapshot: policy,
+            ..Matcher::default()
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexes> {
@@ -208,11 +259,22 @@ impl Matcher {
     }
 
     /// Reads every change after the current cursor and applies it, then
-    /// reloads the bank list. Returns the number of changes applied.
+    /// reloads the bank list; the first call loads everything first.
+    /// Returns the number of entries loaded and changes applied.
     pub async fn sync(&self, store: &Store) -> Result<usize, StoreError> {
-        if !self.is_ready() {
-            return self.load(store).await;
+        let mut applied = 0;
+        if !self.loaded.load(Ordering::Acquire) {
+            applied += self.load(store).await?;
+            self.loaded.store(true, Ordering::Release);
         }
+        applied += self.catch_up(store).await?;
+        self.last_sync.store(now_ms(), Ordering::Release);
+        self.ready.store(true, Ordering::Release);
+        Ok(applied)
+    }
+
+    /// Applies the changes after the current cursor, a page at a time.
+    async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
         let mut applied = 0;
         loop {
             let cursor = self.read().cursor;
@@ -240,14 +302,79 @@ impl Matcher {
                 break;
             }
         }
-        self.last_sync.store(now_ms(), Ordering::Release);
-        self.ready.store(true, Ordering::Release);
         Ok(applied)
     }
 
-    /// The first load: every live entry in one read, the PDQ index built
-    /// once at the end, swapped in whole.
+    /// The first load: from the snapshot when there is a good one for this
+    /// store, else from the store. Returns the number of entries loaded.
     async fn load(&self, store: &Store) -> Result<usize, StoreError> {
+        let store_id = store.store_id().await?;
+        let _ = self.store_id.set(store_id.clone());
+        if let Some(policy) = &self.snapshot {
+            let path = policy.path.clone();
+            let start = Instant::now();
+            match self.load_snapshot(store, path.clone(), store_id).await {
+                Ok(Some(n)) => {
+                    self.from_snapshot.store(true, Ordering::Release);
+                    tracing::info!(
+                        entries = n,
+                        ms = start.elapsed().as_millis() as u64,
+                        path = %path.display(),
+                        "index loaded from its snapshot"
+                    );
+                    return Ok(n);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "index snapshot not used; loading from the store"
+                ),
+            }
+        }
+        self.load_from_store(store).await
+    }
+
+    /// Installs the snapshot's indexes; `None` when there is no snapshot.
+    async fn load_snapshot(
+        &self,
+        store: &Store,
+        path: PathBuf,
+        store_id: String,
+    ) -> Result<Option<usize>, SnapshotError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let mut ix = tokio::task::spawn_blocking(move || snapshot::read(&path, &store_id))
+            .await
+            .map_err(|e| SnapshotError::Invalid(format!("the reader failed: {e}")))??;
+        let seq = store.change_seq().await.map_err(store_error)?;
+        if ix.cursor.seq > seq {
+            // The database went back in time (restored from a backup):
+            // the snapshot knows changes the store does not.
+            return Err(SnapshotError::Invalid(format!(
+                "it is newer than the store (change {} > {seq})",
+                ix.cursor.seq
+            )));
+        }
+        // Banks deleted since the snapshot took their entries with them,
+        // without tombstones.
+        let banks = store.list_banks().await.map_err(store_error)?;
+        ix.set_banks(banks);
+        ix.drop_orphans();
+        let n = ix.entries.len();
+        let cursor = ix.cursor;
+        *self.write() = ix;
+        *self.written.lock().unwrap_or_else(|e| e.into_inner()) = Written {
+            cursor: Some(cursor),
+            at: Some(Instant::now()),
+        };
+        Ok(Some(n))
+    }
+
+    /// Every live entry in one read, the PDQ index built once at the end,
+    /// swapped in whole.
+    async fn load_from_store(&self, store: &Store) -> Result<usize, StoreError> {
         let mut ix = Indexes::default();
         let mut pdq = Vec::new();
         let mut n = 0;
@@ -280,23 +407,80 @@ impl Matcher {
         // A bank deleted between the two reads leaves orphans.
         ix.drop_orphans();
         *self.write() = ix;
-        self.last_sync.store(now_ms(), Ordering::Release);
-        self.ready.store(true, Ordering::Release);
-        tracing::info!(entries = n, "index loaded");
-        // Whatever committed during the load.
-        Ok(n + Box::pin(self.sync(store)).await?)
+        tracing::info!(entries = n, "index loaded from the store");
+        Ok(n)
     }
 
-    /// Follows the store until `shutdown` resolves.
-    pub async fn follow(&self, store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// Follows the store until `shutdown` resolves, writing snapshots on
+    /// the way and a last one at the end.
+    pub async fn follow(
+        self: Arc<Self>,
+        store: Store,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         loop {
-            if let Err(e) = self.sync(&store).await {
-                tracing::warn!(error = %e, "index sync failed; retrying");
+            match self.sync(&store).await {
+                Ok(_) => self.clone().save_snapshot(false).await,
+                Err(e) => tracing::warn!(error = %e, "index sync failed; retrying"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => {
+                    if self.is_ready() {
+                        self.clone().save_snapshot(true).await;
+                    }
+                    return;
+                }
             }
+        }
+    }
+
+    /// Writes the snapshot if the indexes moved since the last one and,
+    /// unless `now`, the policy's interval has passed. Failures are logged:
+    /// a node without a snapshot still works, it only starts slower.
+    pub async fn save_snapshot(self: Arc<Self>, now: bool) {
+        let Some(policy) = self.snapshot.clone() else {
+            return;
+        };
+        let Some(store_id) = self.store_id.get().cloned() else {
+            return;
+        };
+        let cursor = self.read().cursor;
+        {
+            let w = self.written.lock().unwrap_or_else(|e| e.into_inner());
+            let due = now || w.at.is_none_or(|t| t.elapsed() >= policy.every);
+            if w.cursor == Some(cursor) || !due {
+                return;
+            }
+        }
+        let start = Instant::now();
+        let me = self.clone();
+        let path = policy.path.clone();
+        // Only this task takes the write lock after the first load, so
+        // holding the read lock while writing stalls no lookup.
+        let result = tokio::task::spawn_blocking(move || {
+            let ix = me.read();
+            snapshot::write(&ix, &store_id, &path).map(|()| (ix.cursor, ix.entries.len()))
+        })
+        .await;
+        let mut w = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        w.at = Some(Instant::now());
+        match result {
+            Ok(Ok((cursor, n))) => {
+                w.cursor = Some(cursor);
+                tracing::info!(
+                    entries = n,
+                    ms = start.elapsed().as_millis() as u64,
+                    path = %policy.path.display(),
+                    "index snapshot written"
+                );
+            }
+            Ok(Err(e)) => tracing::warn!(
+                path = %policy.path.display(),
+                error = %e,
+                "could not write the index snapshot"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the snapshot writer failed"),
         }
     }
 
@@ -310,6 +494,7 @@ impl Matcher {
             last_sync: self.last_sync.load(Ordering::Acquire),
             cursor: ix.cursor,
             pdq_memory_bytes: ix.pdq.memory_bytes() as u64,
+            from_snapshot: self.from_snapshot.load(Ordering::Acquire),
         }
     }
 
@@ -377,6 +562,10 @@ impl Matcher {
         hits.sort_by_key(|h| (h.distance, h.entry_id));
         hits
     }
+}
+
+fn store_error(e: StoreError) -> SnapshotError {
+    SnapshotError::Invalid(format!("the store could not be read: {e}"))
 }
 
 pub(crate) fn now_ms() -> Millis {

@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests and latencies per route, index sizes.
+//! Prometheus metrics: requests and latencies per route, index sizes, and
+//! the progress of imports writing to the store (from any process).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,7 +8,8 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use ronda_store::ImportProgress;
 
 use crate::AppState;
 
@@ -53,7 +55,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self, state: &AppState) -> String {
+    pub fn render(&self, state: &AppState, imports: &[ImportProgress]) -> String {
         let mut out = String::new();
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str(
@@ -113,8 +115,99 @@ impl Metrics {
         out.push_str("# HELP ronda_index_ready Whether the index has caught up once.\n");
         out.push_str("# TYPE ronda_index_ready gauge\n");
         let _ = writeln!(out, "ronda_index_ready {}", u8::from(s.ready));
+        out.push_str(
+            "# HELP ronda_index_from_snapshot Whether the index started from this node's snapshot.\n",
+        );
+        out.push_str("# TYPE ronda_index_from_snapshot gauge\n");
+        let _ = writeln!(
+            out,
+            "ronda_index_from_snapshot {}",
+            u8::from(s.from_snapshot)
+        );
+        render_imports(&mut out, imports);
         out
     }
+}
+
+/// Imports that have committed a batch and not finished, by source.
+fn render_imports(out: &mut String, imports: &[ImportProgress]) {
+    out.push_str("# HELP ronda_imports_in_progress Imports that have not finished.\n");
+    out.push_str("# TYPE ronda_imports_in_progress gauge\n");
+    let _ = writeln!(out, "ronda_imports_in_progress {}", imports.len());
+    out.push_str("# HELP ronda_import_records Records an unfinished import has committed.\n");
+    out.push_str("# TYPE ronda_import_records gauge\n");
+    for i in imports {
+        let labels = import_labels(i);
+        let _ = writeln!(out, "ronda_import_records{{{labels}}} {}", i.records);
+    }
+    out.push_str("# HELP ronda_import_bytes_done Bytes an unfinished import has read.\n");
+    out.push_str("# TYPE ronda_import_bytes_done gauge\n");
+    for i in imports {
+        if let Some(b) = i.bytes_done {
+            let _ = writeln!(out, "ronda_import_bytes_done{{{}}} {b}", import_labels(i));
+        }
+    }
+    out.push_str("# HELP ronda_import_bytes_total Size of an unfinished import's source.\n");
+    out.push_str("# TYPE ronda_import_bytes_total gauge\n");
+    for i in imports {
+        if let Some(b) = i.bytes_total {
+            let _ = writeln!(out, "ronda_import_bytes_total{{{}}} {b}", import_labels(i));
+        }
+    }
+    out.push_str(
+        "# HELP ronda_import_updated_seconds When an unfinished import last committed (Unix time).\n",
+    );
+    out.push_str("# TYPE ronda_import_updated_seconds gauge\n");
+    for i in imports {
+        let _ = writeln!(
+            out,
+            "ronda_import_updated_seconds{{{}}} {}",
+            import_labels(i),
+            i.updated_at as f64 / 1000.0
+        );
+    }
+}
+
+fn import_labels(i: &ImportProgress) -> String {
+    format!(
+        "bank=\"{}\",source=\"{}\"",
+        escape_label(&i.bank),
+        escape_label(&i.source)
+    )
+}
+
+/// A label value as the exposition format wants it.
+fn escape_label(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// `GET /metrics`. A store that cannot be read leaves out the import
+/// figures rather than failing the scrape.
+pub async fn handler(State(state): State<AppState>) -> Response {
+    let imports = match state.store.imports_in_progress().await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read import progress for /metrics");
+            Vec::new()
+        }
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state, &imports),
+    )
+        .into_response()
 }
 
 /// Middleware that records every request.

@@ -10,8 +10,8 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, What};
 use crate::{
-    Actor, Backend, Bank, Cursor, Entry, EntryChange, EntryUpdate, ImportStats, Labels, NewEntry,
-    Store, StoreError, Tx, next_seq, now_ms,
+    Actor, Backend, Bank, Cursor, Entry, EntryChange, EntryUpdate, ImportCheckpoint,
+    ImportProgress, ImportStats, Labels, NewEntry, Store, StoreError, Tx, next_seq, now_ms,
 };
 
 /// The most entries one import batch may hold: keeps every statement well
@@ -180,7 +180,7 @@ impl Store {
         bank: &Bank,
         entries: &[NewEntry],
         removed: &[String],
-        checkpoint: Option<(&str, &str)>,
+        checkpoint: Option<ImportCheckpoint<'_>>,
         actor: &Actor,
     ) -> Result<ImportStats, StoreError> {
         if entries.len() + removed.len() > MAX_BATCH {
@@ -198,8 +198,9 @@ impl Store {
         } else {
             tombstone(&mut tx, self.backend(), bank.id, removed).await?
         };
-        if let Some((source, value)) = checkpoint {
-            save_checkpoint(&mut tx, source, value).await?;
+        if let Some(cp) = &checkpoint {
+            let records = (entries.len() + removed.len()) as i64;
+            save_checkpoint(&mut tx, cp, &bank.name, records).await?;
         }
         let stats = ImportStats {
             added: inserted.len() as u64,
@@ -215,7 +216,7 @@ impl Store {
             let detail = json!({
                 "added": stats.added,
                 "removed": stats.removed,
-                "source": checkpoint.map(|c| c.0),
+                "source": checkpoint.map(|c| c.source),
             });
             audit::append(&mut tx, actor, what, detail).await?;
         }
@@ -230,6 +231,41 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Imports under way (or killed before they finished): one row per
+    /// source with a checkpoint, oldest first.
+    pub async fn imports_in_progress(&self) -> Result<Vec<ImportProgress>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source, bank, records, bytes_done, bytes_total, updated_at \
+             FROM import_checkpoints WHERE finished_at IS NULL ORDER BY updated_at, source",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let bytes = |v: Option<i64>| v.map(|b| b.max(0) as u64);
+                Ok(ImportProgress {
+                    source: r.try_get(0)?,
+                    bank: r.try_get(1)?,
+                    records: r.try_get::<i64, _>(2)?.max(0) as u64,
+                    bytes_done: bytes(r.try_get(3)?),
+                    bytes_total: bytes(r.try_get(4)?),
+                    updated_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks an import finished but keeps its checkpoint, for sources read
+    /// incrementally (an API's `after`): the next run starts from it.
+    pub async fn finish_checkpoint(&self, source: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE import_checkpoints SET finished_at = $1 WHERE source = $2")
+            .bind(now_ms())
+            .bind(source)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Forgets an import source's checkpoint, once its import completed:
@@ -504,6 +540,15 @@ impl Store {
         )
     }
 
+    /// The store's random identity, fixed when its schema was created: a
+    /// node's index snapshot is used only against the store it came from.
+    pub async fn store_id(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query("SELECT store_id FROM store_meta WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?)
+    }
+
     /// Live entries holding exactly this signal, in any bank.
     pub async fn entries_with_signal(&self, signal: &Signal) -> Result<Vec<i64>, StoreError> {
         let rows = sqlx::query(
@@ -652,15 +697,32 @@ async fn tombstone(
     Ok(q.execute(&mut **tx).await?.rows_affected())
 }
 
-async fn save_checkpoint(tx: &mut Tx, source: &str, value: &str) -> Result<(), StoreError> {
+/// Saves a checkpoint and adds `records` to the import's progress.
+async fn save_checkpoint(
+    tx: &mut Tx,
+    cp: &ImportCheckpoint<'_>,
+    bank: &str,
+    records: i64,
+) -> Result<(), StoreError> {
+    let bytes = |v: Option<u64>| v.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
     sqlx::query(
-        "INSERT INTO import_checkpoints (source, checkpoint, updated_at) VALUES ($1, $2, $3) \
+        "INSERT INTO import_checkpoints \
+         (source, checkpoint, updated_at, bank, records, bytes_done, bytes_total) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint, \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at, bank = excluded.bank, \
+         records = CASE WHEN import_checkpoints.finished_at IS NULL \
+             THEN import_checkpoints.records + excluded.records ELSE excluded.records END, \
+         bytes_done = excluded.bytes_done, bytes_total = excluded.bytes_total, \
+         finished_at = NULL",
     )
-    .bind(source)
-    .bind(value)
+    .bind(cp.source)
+    .bind(cp.value)
     .bind(now_ms())
+    .bind(bank)
+    .bind(records)
+    .bind(bytes(cp.bytes_done))
+    .bind(bytes(cp.bytes_total))
     .execute(&mut **tx)
     .await?;
     Ok(())

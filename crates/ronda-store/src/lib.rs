@@ -22,6 +22,7 @@ mod entries;
 mod error;
 mod migrate;
 mod model;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

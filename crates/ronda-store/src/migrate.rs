@@ -12,12 +12,26 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "node",
+        sqlite: include_str!("../migrations/sqlite/0002_node.sql"),
+        postgres: include_str!("../migrations/postgres/0002_node.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "users",
+        sqlite: include_str!("../migrations/sqlite/0003_users.sql"),
+        postgres: include_str!("../migrations/postgres/0003_users.sql"),
+    },
+];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     // Two nodes starting at once against one PostgreSQL database must not

@@ -73,23 +73,31 @@ pub struct Organisation {
     pub created_at: Millis,
 }
 
-/// An authenticated caller: the token and what it may do.
+/// An authenticated caller: the token, what it may do and, when the token
+/// belongs to a user, who.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Principal {
     pub token_id: i64,
     pub label: String,
     pub role: Role,
     pub org_id: Option<i64>,
+    /// The user the token acts for; `None` for a service token.
+    pub user: Option<UserRef>,
 }
 
 impl Principal {
-    /// The audit log's name for this caller.
+    /// The audit log's name for this caller: the user when the token has
+    /// one, else the token.
     pub fn actor(&self) -> Actor {
-        Actor(format!("token:{}", self.token_id))
+        match &self.user {
+            Some(u) => Actor(format!("user:{}", u.name)),
+            None => Actor(format!("token:{}", self.token_id)),
+        }
     }
 }
 
-/// Who did something, as the audit log records it: `token:<id>` for API
+/// Who did something, as the audit log records it: `user:<name>` for API
+/// callers whose token belongs to a user, `token:<id>` for other API
 /// callers, `local:<name>` for commands run on the server's own machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub String);
@@ -107,8 +115,63 @@ pub struct TokenInfo {
     pub label: String,
     pub role: Role,
     pub org_id: Option<i64>,
+    /// The user the token acts for; `None` for a service token.
+    pub user_id: Option<i64>,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
+}
+
+/// A person who uses Ronda (an analyst, reviewer, administrator, auditor or
+/// a platform's staff), with one role and at most one organisation. Users
+/// are disabled, never deleted, so that the audit log's `user:<name>`
+/// always names someone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: i64,
+    /// The login name; unique and never changed.
+    pub name: String,
+    pub display_name: Option<String>,
+    /// What the user's tokens may do.
+    pub role: Role,
+    pub org_id: Option<i64>,
+    /// The organisation's name, for people reading listings.
+    pub org_name: Option<String>,
+    pub created_at: Millis,
+    pub disabled_at: Option<Millis>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// 1 to 64 characters: lowercase ASCII letters, digits, `.`, `_`, `-`
+    /// and `@`, so that it is safe in URLs and in the audit log's actor.
+    pub name: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub org_id: Option<i64>,
+}
+
+impl NewUser {
+    pub fn new(name: impl Into<String>, role: Role) -> NewUser {
+        NewUser {
+            name: name.into(),
+            display_name: None,
+            role,
+            org_id: None,
+        }
+    }
+}
+
+/// The user behind an authenticated token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRef {
+    pub id: i64,
+    pub name: String,
 }
 
 /// Terrorist-content reasons of Art. 2(7) of Regulation (EU) 2021/784.
@@ -288,6 +351,44 @@ pub struct EntryUpdate {
     pub labels: Option<Labels>,
     /// `Some(None)` clears the note.
     pub note: Option<Option<String>>,
+}
+
+/// Where an import stands, saved with each batch it commits so that a
+/// killed import resumes after its last batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportCheckpoint<'a> {
+    /// The import's source: a file (with its size and time) or an API.
+    pub source: &'a str,
+    /// Where to resume: the last line, or the API's own checkpoint.
+    pub value: &'a str,
+    /// Bytes read so far, and of how many, when the source has a size.
+    pub bytes_done: Option<u64>,
+    pub bytes_total: Option<u64>,
+}
+
+impl<'a> ImportCheckpoint<'a> {
+    /// A checkpoint without byte progress.
+    pub fn new(source: &'a str, value: &'a str) -> ImportCheckpoint<'a> {
+        ImportCheckpoint {
+            source,
+            value,
+            bytes_done: None,
+            bytes_total: None,
+        }
+    }
+}
+
+/// An import that has saved a checkpoint and not yet finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    pub source: String,
+    pub bank: String,
+    /// Records committed, across resumes.
+    pub records: u64,
+    pub bytes_done: Option<u64>,
+    pub bytes_total: Option<u64>,
+    /// When the last batch committed (Unix ms).
+    pub updated_at: Millis,
 }
 
 /// What one import batch did.

@@ -7,7 +7,8 @@
 
 use ronda_hash::{PdqHash, Signal};
 use ronda_store::{
-    Actor, BankUpdate, Cursor, EntryUpdate, Labels, NewBank, NewEntry, Role, Store, StoreError,
+    Actor, BankUpdate, Cursor, EntryUpdate, ImportCheckpoint, Labels, NewBank, NewEntry, NewUser,
+    Role, Store, StoreError, UserRef,
 };
 
 /// A store on a fresh database of the given backend, and what keeps it alive.
@@ -84,6 +85,8 @@ contract!(
     entries_and_change_feed,
     imports_are_idempotent,
     tokens_authenticate_until_revoked,
+    users_are_created_listed_and_disabled,
+    user_tokens_act_for_their_user_until_disabled,
     audit_chain_detects_tampering,
     concurrent_writers_keep_the_feed_ordered,
 );
@@ -257,12 +260,24 @@ async fn imports_are_idempotent(store: &Store) {
         .unwrap();
     let batch: Vec<NewEntry> = (0..1500).map(|i| NewEntry::from_signal(pdq(i))).collect();
     let first = store
-        .import_batch(&bank, &batch, &[], Some(("file:x", "1500")), &actor())
+        .import_batch(
+            &bank,
+            &batch,
+            &[],
+            Some(ImportCheckpoint::new("file:x", "1500")),
+            &actor(),
+        )
         .await
         .unwrap();
     assert_eq!((first.added, first.unchanged), (1500, 0));
     let second = store
-        .import_batch(&bank, &batch, &[], Some(("file:x", "1500")), &actor())
+        .import_batch(
+            &bank,
+            &batch,
+            &[],
+            Some(ImportCheckpoint::new("file:x", "1500")),
+            &actor(),
+        )
         .await
         .unwrap();
     assert_eq!((second.added, second.unchanged), (0, 1500));
@@ -271,6 +286,35 @@ async fn imports_are_idempotent(store: &Store) {
         Some("1500")
     );
     assert_eq!(store.checkpoint("file:y").await.unwrap(), None);
+    // Progress adds up across batches, until the import clears it.
+    let progress = store.imports_in_progress().await.unwrap();
+    assert_eq!(progress.len(), 1);
+    assert_eq!(
+        (progress[0].source.as_str(), progress[0].bank.as_str()),
+        ("file:x", "IMPORT")
+    );
+    assert_eq!(progress[0].records, 3000);
+    // A finished incremental import keeps its checkpoint but is not in
+    // progress; its next run counts afresh.
+    store.finish_checkpoint("file:x").await.unwrap();
+    assert!(store.imports_in_progress().await.unwrap().is_empty());
+    assert_eq!(
+        store.checkpoint("file:x").await.unwrap().as_deref(),
+        Some("1500")
+    );
+    store
+        .import_batch(
+            &bank,
+            &batch[..10],
+            &[],
+            Some(ImportCheckpoint::new("file:x", "1510")),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.imports_in_progress().await.unwrap()[0].records, 10);
+    store.clear_checkpoint("file:x").await.unwrap();
+    assert!(store.imports_in_progress().await.unwrap().is_empty());
 
     // Repeats inside one batch count once.
     let repeated = vec![
@@ -348,6 +392,251 @@ async fn tokens_authenticate_until_revoked(store: &Store) {
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].revoked_at.is_some());
+}
+
+async fn users_are_created_listed_and_disabled(store: &Store) {
+    let org = store
+        .create_organisation("Referral Unit", &actor())
+        .await
+        .unwrap();
+    let new = NewUser {
+        display_name: Some("  Ana Lyst ".into()),
+        org_id: Some(org.id),
+        ..NewUser::new("ana.lyst", Role::Analyst)
+    };
+    let ana = store.create_user(&new, &actor()).await.unwrap();
+    assert_eq!(
+        (
+            ana.name.as_str(),
+            ana.display_name.as_deref(),
+            ana.role,
+            ana.org_id,
+            ana.org_name.as_deref()
+        ),
+        (
+            "ana.lyst",
+            Some("Ana Lyst"),
+            Role::Analyst,
+            Some(org.id),
+            Some("Referral Unit")
+        )
+    );
+    assert!(ana.is_active());
+
+    let dup = store
+        .create_user(&NewUser::new("ana.lyst", Role::Admin), &actor())
+        .await;
+    assert!(
+        matches!(&dup, Err(StoreError::Conflict { kind: "user", key }) if key == "ana.lyst"),
+        "{dup:?}"
+    );
+    let long = "a".repeat(65);
+    for bad in ["", "Ana", "ana lyst", "ana/x", "ana:x", long.as_str()] {
+        let r = store
+            .create_user(&NewUser::new(bad, Role::Analyst), &actor())
+            .await;
+        assert!(
+            matches!(r, Err(StoreError::InvalidInput(_))),
+            "{bad:?}: {r:?}"
+        );
+    }
+    let orphan = NewUser {
+        org_id: Some(org.id + 1000),
+        ..NewUser::new("orphan", Role::Reviewer)
+    };
+    let r = store.create_user(&orphan, &actor()).await;
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::NotFound {
+                kind: "organisation",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+
+    let admin = store
+        .create_user(&NewUser::new("admin", Role::Admin), &actor())
+        .await
+        .unwrap();
+    assert_eq!((admin.org_id, admin.org_name), (None, None));
+    let listed = store.list_users().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["admin", "ana.lyst"]
+    );
+    assert_eq!(listed[1], ana);
+    assert_eq!(store.user("ana.lyst").await.unwrap(), Some(ana.clone()));
+    assert_eq!(store.user("nobody").await.unwrap(), None);
+
+    let (disabled, revoked) = store.disable_user("ana.lyst", &actor()).await.unwrap();
+    assert!(!disabled.is_active());
+    assert!(revoked.is_empty());
+    assert_eq!(store.user("ana.lyst").await.unwrap(), Some(disabled));
+    assert!(matches!(
+        store.disable_user("ana.lyst", &actor()).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store.disable_user("nobody", &actor()).await,
+        Err(StoreError::NotFound { kind: "user", .. })
+    ));
+    // Only the changes that happened are in the log, and it still verifies.
+    let events = store.audit_events(0, 100).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        [
+            "organisation.create",
+            "user.create",
+            "user.create",
+            "user.disable"
+        ]
+    );
+    assert_eq!(events[1].record_id, ana.id.to_string());
+    assert!(
+        !events[1].detail.contains("Ana Lyst"),
+        "{}",
+        events[1].detail
+    );
+    assert_eq!(store.verify_audit().await.unwrap().first_bad_seq, None);
+}
+
+async fn user_tokens_act_for_their_user_until_disabled(store: &Store) {
+    let org = store
+        .create_organisation("Platform Two", &actor())
+        .await
+        .unwrap();
+    let rev = NewUser {
+        org_id: Some(org.id),
+        ..NewUser::new("rev", Role::Reviewer)
+    };
+    let rev = store.create_user(&rev, &actor()).await.unwrap();
+
+    let (laptop, laptop_secret) = store
+        .create_user_token("laptop", "rev", None, &actor())
+        .await
+        .unwrap();
+    assert_eq!(
+        (laptop.role, laptop.org_id, laptop.user_id),
+        (Role::Reviewer, Some(org.id), Some(rev.id))
+    );
+    let (phone, _) = store
+        .create_user_token("phone", "rev", Some(Role::Reviewer), &actor())
+        .await
+        .unwrap();
+    assert_eq!(phone.user_id, Some(rev.id));
+    // A token never has another role than its user's.
+    let r = store
+        .create_user_token("root", "rev", Some(Role::Admin), &actor())
+        .await;
+    assert!(matches!(r, Err(StoreError::InvalidInput(_))), "{r:?}");
+    let r = store
+        .create_user_token("ghost", "nobody", None, &actor())
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::NotFound { kind: "user", .. })),
+        "{r:?}"
+    );
+
+    let who = store.authenticate(&laptop_secret).await.unwrap().unwrap();
+    assert_eq!(
+        (who.token_id, who.role, who.org_id),
+        (laptop.id, Role::Reviewer, Some(org.id))
+    );
+    assert_eq!(
+        who.user,
+        Some(UserRef {
+            id: rev.id,
+            name: "rev".into()
+        })
+    );
+    assert_eq!(who.actor(), Actor("user:rev".into()));
+    // What the user's token does is audited under the user's name.
+    store
+        .create_bank(&NewBank::named("BY_REV"), &who.actor())
+        .await
+        .unwrap();
+
+    // Service tokens keep naming the token.
+    let (svc, svc_secret) = store
+        .create_token("svc", Role::Platform, None, &actor())
+        .await
+        .unwrap();
+    assert_eq!(svc.user_id, None);
+    let svc_who = store.authenticate(&svc_secret).await.unwrap().unwrap();
+    assert_eq!(svc_who.user, None);
+    assert_eq!(svc_who.actor(), Actor(format!("token:{}", svc.id)));
+    let r = store
+        .create_token("lost", Role::Platform, Some(org.id + 1000), &actor())
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::NotFound {
+                kind: "organisation",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+
+    // Disabling revokes the live tokens (the phone's is already revoked).
+    store.revoke_token(phone.id, &actor()).await.unwrap();
+    let (_, revoked) = store.disable_user("rev", &actor()).await.unwrap();
+    assert_eq!(revoked, [laptop.id]);
+    assert!(store.authenticate(&laptop_secret).await.unwrap().is_none());
+    assert!(store.authenticate(&svc_secret).await.unwrap().is_some());
+    let tokens = store.list_tokens().await.unwrap();
+    let listed = tokens.iter().find(|t| t.id == laptop.id).unwrap();
+    assert!(listed.revoked_at.is_some());
+    assert_eq!(listed.user_id, Some(rev.id));
+    // A disabled user's token is refused even if it were live again.
+    store
+        .execute_unchecked(&format!(
+            "UPDATE tokens SET revoked_at = NULL WHERE id = {}",
+            laptop.id
+        ))
+        .await
+        .unwrap();
+    assert!(store.authenticate(&laptop_secret).await.unwrap().is_none());
+    // And a disabled user gets no new token.
+    let r = store
+        .create_user_token("again", "rev", None, &actor())
+        .await;
+    assert!(matches!(r, Err(StoreError::InvalidInput(_))), "{r:?}");
+
+    let events = store.audit_events(0, 100).await.unwrap();
+    let bank_event = events.iter().find(|e| e.action == "bank.create").unwrap();
+    assert_eq!(bank_event.actor, "user:rev");
+    let token_event = events
+        .iter()
+        .find(|e| e.action == "token.create" && e.record_id == laptop.id.to_string())
+        .unwrap();
+    assert!(
+        token_event
+            .detail
+            .contains(&format!("\"user_id\":{}", rev.id)),
+        "{}",
+        token_event.detail
+    );
+    let tail: Vec<(&str, &str)> = events
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|e| (e.action.as_str(), e.record_id.as_str()))
+        .collect();
+    let laptop_id = laptop.id.to_string();
+    let rev_id = rev.id.to_string();
+    assert_eq!(
+        tail,
+        [
+            ("user.disable", rev_id.as_str()),
+            ("token.revoke", laptop_id.as_str())
+        ]
+    );
+    assert_eq!(store.verify_audit().await.unwrap().first_bad_seq, None);
 }
 
 async fn audit_chain_detects_tampering(store: &Store) {

@@ -31,7 +31,7 @@ enum Command {
     /// List, create, import and export banks of known content.
     #[command(subcommand)]
     Bank(commands::bank::BankCommand),
-    /// Tokens and the audit log.
+    /// Users, organisations, tokens and the audit log.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
     /// Benchmarks that print JSON lines comparable with ../shared/bench.

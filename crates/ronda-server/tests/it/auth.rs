@@ -1,24 +1,27 @@
 //! Authentication and the role of every route.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode, header};
 use ronda_hash::{Signal, SignalType};
 use ronda_server::{ServerConfig, route_specs};
-use ronda_store::{Actor, NewBank, NewEntry, Role};
+use ronda_store::{Actor, NewBank, NewEntry, NewUser, Role};
 
 use crate::support::{BRIDGE, Reply, Server, call};
 
-/// Ids that the route table's path parameters are replaced with.
+/// Ids and names that the route table's path parameters are replaced with.
 struct Fixture {
     entry_id: i64,
     token_id: i64,
+    user_name: String,
 }
 
 const BANK: &str = "TEST_BANK";
 
 /// Makes sure `TEST_BANK` and its entry exist (an earlier request may have
-/// deleted them) and, for token routes, creates a token to revoke.
+/// deleted them) and, for token routes, creates a token to revoke; for
+/// user routes, a user to disable.
 async fn fixture(s: &Server, path: &str) -> Fixture {
     let actor = Actor::local("test");
     let bank = match s.store.bank(BANK).await.unwrap() {
@@ -42,9 +45,21 @@ async fn fixture(s: &Server, path: &str) -> Fixture {
     } else {
         0
     };
+    let user_name = if path.contains("/users/") {
+        static USERS: AtomicU64 = AtomicU64::new(0);
+        let name = format!("victim-{}", USERS.fetch_add(1, Ordering::Relaxed));
+        s.store
+            .create_user(&NewUser::new(name.as_str(), Role::Reviewer), &actor)
+            .await
+            .unwrap();
+        name
+    } else {
+        String::new()
+    };
     Fixture {
         entry_id: entry.id,
         token_id,
+        user_name,
     }
 }
 
@@ -54,7 +69,12 @@ fn concrete(path: &str, f: &Fixture) -> String {
     } else {
         f.entry_id
     };
-    path.replace("{name}", BANK)
+    let name = if path.contains("/users/") {
+        &f.user_name
+    } else {
+        BANK
+    };
+    path.replace("{name}", name)
         .replace("{id}", &id.to_string())
 }
 
@@ -160,8 +180,8 @@ fn the_route_table_keeps_the_invariants() {
                 spec.path
             );
         }
-        // Token management is for administrators only.
-        if spec.path.starts_with("/api/v1/tokens") {
+        // Token and user management is for administrators only.
+        if spec.path.starts_with("/api/v1/tokens") || spec.path.starts_with("/api/v1/users") {
             assert_eq!(
                 spec.roles,
                 ronda_server::ADMIN,
@@ -276,6 +296,22 @@ async fn a_revoked_token_is_refused() {
         is_401(&request(&s, &Method::GET, "/c/banks", Some(&auth)).await)
     });
     assert!(took.is_some(), "a revoked token still works after 3.5 s");
+
+    // Revoked through the API after use: refused at once by this node.
+    let (info, secret) = s
+        .store
+        .create_token("api-revoked", Role::Analyst, None, &actor)
+        .await
+        .unwrap();
+    let auth = format!("Bearer {secret}");
+    let r = request(&s, &Method::GET, "/c/banks", Some(&auth)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = s
+        .delete(&format!("/api/v1/tokens/{}", info.id), Some(Role::Admin))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = request(&s, &Method::GET, "/c/banks", Some(&auth)).await;
+    assert!(is_401(&r), "{} {}", r.status, r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

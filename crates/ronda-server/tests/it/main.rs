@@ -14,3 +14,4 @@ mod limits;
 mod native;
 mod nodes;
 mod uploads;
+mod users;

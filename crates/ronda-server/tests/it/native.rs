@@ -455,6 +455,60 @@ async fn metrics_count_requests_and_the_index() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_imports_in_progress() {
+    let s = Server::start(ServerConfig::default()).await;
+    let text = s.get("/metrics", None).await.text;
+    assert!(text.contains("ronda_imports_in_progress 0"), "{text}");
+    // An import (here: two batches written as `ronda bank import` writes
+    // them, possibly from another process) shows its progress.
+    let actor = ronda_store::Actor::local("test");
+    let bank = s
+        .store
+        .create_bank(&ronda_store::NewBank::named("IMPORTING"), &actor)
+        .await
+        .unwrap();
+    for (i, part) in [[BRIDGE], [OTHER]].iter().enumerate() {
+        let entries: Vec<ronda_store::NewEntry> = part
+            .iter()
+            .map(|h| {
+                ronda_store::NewEntry::from_signal(
+                    ronda_hash::Signal::parse(ronda_hash::SignalType::Pdq, h).unwrap(),
+                )
+            })
+            .collect();
+        let line = (i + 1).to_string();
+        let cp = ronda_store::ImportCheckpoint {
+            source: "file:1:/data/list \"a\".txt",
+            value: &line,
+            bytes_done: Some(65 * (i as u64 + 1)),
+            bytes_total: Some(130),
+        };
+        s.store
+            .import_batch(&bank, &entries, &[], Some(cp), &actor)
+            .await
+            .unwrap();
+    }
+    let text = s.get("/metrics", None).await.text;
+    let labels = r#"bank="IMPORTING",source="file:1:/data/list \"a\".txt""#;
+    for needle in [
+        "ronda_imports_in_progress 1".to_owned(),
+        format!("ronda_import_records{{{labels}}} 2"),
+        format!("ronda_import_bytes_done{{{labels}}} 130"),
+        format!("ronda_import_bytes_total{{{labels}}} 130"),
+    ] {
+        assert!(text.contains(&needle), "{needle} is not in:\n{text}");
+    }
+    // A finished import clears its checkpoint and leaves the metrics.
+    s.store
+        .clear_checkpoint("file:1:/data/list \"a\".txt")
+        .await
+        .unwrap();
+    let text = s.get("/metrics", None).await.text;
+    assert!(text.contains("ronda_imports_in_progress 0"), "{text}");
+    assert!(!text.contains("ronda_import_records{"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_log_records_and_verifies() {
     let s = Server::start(ServerConfig::default()).await;
     s.create_bank("AUDITED").await;

@@ -189,3 +189,80 @@ async fn entries_are_never_visible_without_their_bank() {
         "lookups saw entries whose bank the node did not know yet"
     );
 }
+
+/// A node that stops writes its index snapshot; the next start loads it
+/// and reads only the changes made since, whatever they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_loads_the_snapshot_and_catches_up() {
+    use ronda_server::SnapshotPolicy;
+    use ronda_store::{Actor, NewEntry};
+
+    const GONE_WITH_ENTRY: &str =
+        "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f";
+    const ADDED_WHILE_DOWN: &str =
+        "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        snapshot: Some(SnapshotPolicy::in_dir(dir.path())),
+        ..ServerConfig::default()
+    };
+    let store = Store::open(None, dir.path()).await.unwrap();
+    let tokens = make_tokens(&store).await;
+    let metric = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("ronda_index_from_snapshot "))
+            .map(str::to_owned)
+    };
+
+    // First start: no snapshot, everything from the store.
+    let mut first = Server::on_store(store.clone(), tokens.clone(), config.clone(), None).await;
+    let text = first.get("/metrics", None).await.text;
+    assert_eq!(metric(&text).as_deref(), Some("0"), "{text}");
+    first.create_bank("KEEP").await;
+    first.create_bank("GONE").await;
+    let kept = first.add_pdq("KEEP", BRIDGE).await;
+    first.add_pdq("GONE", OTHER).await;
+    let deleted = first.add_pdq("KEEP", GONE_WITH_ENTRY).await;
+    let seen = eventually!(FRESH * 2, first.raw_ids(GONE_WITH_ENTRY).await == [deleted]);
+    assert!(seen.is_some());
+    first.stop().await.unwrap();
+    let snapshot = dir.path().join("index.snapshot");
+    assert!(snapshot.exists(), "no snapshot after a clean stop");
+
+    // While no node runs: an entry deleted, a bank deleted, one added.
+    let actor = Actor::local("test");
+    store.delete_entry(deleted, &actor).await.unwrap();
+    store.delete_bank("GONE", &actor).await.unwrap();
+    let keep = store.bank("KEEP").await.unwrap().unwrap();
+    let signal = ronda_hash::Signal::parse(ronda_hash::SignalType::Pdq, ADDED_WHILE_DOWN).unwrap();
+    let (added, _) = store
+        .add_entry(&keep, &NewEntry::from_signal(signal), &actor)
+        .await
+        .unwrap();
+
+    async fn check(s: &Server, kept: i64, added: i64) {
+        assert_eq!(s.raw_ids(BRIDGE).await, [kept]);
+        assert_eq!(s.raw_ids(OTHER).await, Vec::<i64>::new());
+        assert_eq!(s.raw_ids(GONE_WITH_ENTRY).await, Vec::<i64>::new());
+        assert_eq!(s.raw_ids(ADDED_WHILE_DOWN).await, [added]);
+    }
+
+    // Second start: from the snapshot, then the changes after it.
+    let mut second = Server::on_store(store.clone(), tokens.clone(), config.clone(), None).await;
+    let text = second.get("/metrics", None).await.text;
+    assert_eq!(metric(&text).as_deref(), Some("1"), "{text}");
+    check(&second, kept, added.id).await;
+    second.stop().await.unwrap();
+
+    // A damaged snapshot is not used: the node loads from the store and
+    // answers the same.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let mut third = Server::on_store(store.clone(), tokens, config, None).await;
+    let text = third.get("/metrics", None).await.text;
+    assert_eq!(metric(&text).as_deref(), Some("0"), "{text}");
+    check(&third, kept, added.id).await;
+    third.stop().await.unwrap();
+}

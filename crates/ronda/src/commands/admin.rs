@@ -1,7 +1,8 @@
-//! `ronda admin`: tokens and the audit log, run on the server's machine.
+//! `ronda admin`: users, tokens and the audit log, run on the server's
+//! machine.
 
 use anyhow::{Context as _, bail};
-use ronda_store::Role;
+use ronda_store::{Millis, NewUser, Role, Store, User};
 use serde_json::json;
 
 use super::store_args::{StoreArgs, local_actor, runtime};
@@ -9,6 +10,12 @@ use crate::output::{Outcome, Printer};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Users: the people behind tokens, each with a role and an organisation.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Organisations, which users and tokens belong to.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -18,17 +25,66 @@ pub enum AdminCommand {
 }
 
 #[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The login name: lowercase letters, digits, '.', '_', '-', '@'.
+        name: String,
+        /// admin, analyst, reviewer, platform or auditor.
+        #[arg(long)]
+        role: Role,
+        /// The user's organisation; it must exist (`ronda admin org create`).
+        #[arg(long)]
+        org: Option<String>,
+        /// The name people see.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users, disabled ones included: a table, or JSON lines.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user and revoke all its tokens.
+    Disable {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret (shown this once only).
     Create {
         #[command(flatten)]
         store: StoreArgs,
-        /// admin, analyst, reviewer, platform or auditor.
-        #[arg(long)]
-        role: Role,
+        /// admin, analyst, reviewer, platform or auditor; with --user, the
+        /// user's role (which it must then equal) when left out.
+        #[arg(long, required_unless_present = "user")]
+        role: Option<Role>,
         /// Organisation the token belongs to (created if new).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "user")]
         org: Option<String>,
+        /// The user the token acts for: it takes the user's role and
+        /// organisation, and the audit log names the user.
+        #[arg(long)]
+        user: Option<String>,
         /// A name to tell the token apart in listings and the audit log.
         #[arg(long, default_value = "cli")]
         label: String,
@@ -58,6 +114,16 @@ pub enum AuditCommand {
 pub fn run(cmd: AdminCommand) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async move {
         match cmd {
+            AdminCommand::User(u) => user(u).await,
+            AdminCommand::Org(OrgCommand::Create { store, name }) => {
+                let store = store.open().await?;
+                let org = store
+                    .create_organisation(&name, &local_actor())
+                    .await
+                    .context("could not create the organisation")?;
+                eprintln!("ronda: created organisation {:?} (id {})", org.name, org.id);
+                Ok(Outcome::Found)
+            }
             AdminCommand::Token(t) => token(t).await,
             AdminCommand::Audit(AuditCommand::Verify { store }) => {
                 let store = store.open().await?;
@@ -86,21 +152,26 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
             store,
             role,
             org,
+            user,
             label,
         } => {
             let store = store.open().await?;
             let actor = local_actor();
-            let org_id = match org {
-                None => None,
-                Some(name) => Some(match store.organisation_by_name(&name).await? {
-                    Some(o) => o.id,
-                    None => store.create_organisation(&name, &actor).await?.id,
-                }),
+            let created = match (user, role) {
+                (Some(user), role) => store.create_user_token(&label, &user, role, &actor).await,
+                (None, Some(role)) => {
+                    let org_id = match org {
+                        None => None,
+                        Some(name) => Some(match store.organisation_by_name(&name).await? {
+                            Some(o) => o.id,
+                            None => store.create_organisation(&name, &actor).await?.id,
+                        }),
+                    };
+                    store.create_token(&label, role, org_id, &actor).await
+                }
+                (None, None) => bail!("a token needs --role or --user"),
             };
-            let (info, secret) = store
-                .create_token(&label, role, org_id, &actor)
-                .await
-                .context("could not create the token")?;
+            let (info, secret) = created.context("could not create the token")?;
             eprintln!(
                 "ronda: created token {} (role {}); the secret below is not stored and cannot be shown again",
                 info.id, info.role
@@ -127,4 +198,127 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::Found)
         }
     }
+}
+
+async fn user(cmd: UserCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        UserCommand::Create {
+            store,
+            name,
+            role,
+            org,
+            display_name,
+        } => {
+            let store = store.open().await?;
+            let org_id = match org {
+                None => None,
+                Some(org) => Some(org_id(&store, &org).await?),
+            };
+            let new = NewUser {
+                name,
+                display_name,
+                role,
+                org_id,
+            };
+            let u = store
+                .create_user(&new, &local_actor())
+                .await
+                .with_context(|| format!("could not create user {:?}", new.name))?;
+            eprintln!("ronda: created user {:?} (role {})", u.name, u.role);
+            Ok(Outcome::Found)
+        }
+        UserCommand::List { store, json } => {
+            let store = store.open().await?;
+            let users = store.list_users().await?;
+            if json {
+                let mut out = Printer::stdout();
+                for u in &users {
+                    out.line(&json!(u))?;
+                }
+                out.flush()?;
+            } else {
+                print_users(&users)?;
+            }
+            Ok(Outcome::Found)
+        }
+        UserCommand::Disable { store, name } => {
+            let store = store.open().await?;
+            let (u, revoked) = store
+                .disable_user(&name, &local_actor())
+                .await
+                .with_context(|| format!("could not disable user {name:?}"))?;
+            eprintln!(
+                "ronda: disabled user {:?} and revoked {} token(s)",
+                u.name,
+                revoked.len()
+            );
+            Ok(Outcome::Found)
+        }
+    }
+}
+
+/// An existing organisation's id; unlike `token create --org`, a user's
+/// organisation is not created on the fly, so that a typo is caught.
+async fn org_id(store: &Store, name: &str) -> anyhow::Result<i64> {
+    match store.organisation_by_name(name).await? {
+        Some(o) => Ok(o.id),
+        None => bail!(
+            "organisation {name:?} not found; create it with `ronda admin org create {name:?}`"
+        ),
+    }
+}
+
+/// Users as an aligned table on stdout, for people.
+fn print_users(users: &[User]) -> std::io::Result<()> {
+    use std::io::Write as _;
+
+    let date = |ms: Millis| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let header = [
+        "NAME",
+        "ROLE",
+        "ORGANISATION",
+        "DISPLAY NAME",
+        "CREATED",
+        "STATUS",
+    ];
+    let rows: Vec<[String; 6]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.name.clone(),
+                u.role.to_string(),
+                u.org_name.clone().unwrap_or_else(|| "-".into()),
+                u.display_name.clone().unwrap_or_else(|| "-".into()),
+                date(u.created_at),
+                match u.disabled_at {
+                    None => "active".into(),
+                    Some(t) => format!("disabled {}", date(t)),
+                },
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
 }

@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use ronda_exchange::{CsvReader, CsvWriter, LocalFileReader, LocalFileWriter, Record, TatClient};
-use ronda_store::{Bank, ImportStats, Labels, MAX_BATCH, NewBank, NewEntry, Store};
+use ronda_store::{
+    Bank, ImportCheckpoint, ImportStats, Labels, MAX_BATCH, NewBank, NewEntry, Store,
+};
 use serde_json::json;
 
 use super::store_args::{StoreArgs, local_actor, runtime};
@@ -272,7 +274,12 @@ async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     let actor = local_actor();
     while let Some(batch) = rx.recv().await {
         let checkpoint = batch.last_line.to_string();
-        let cp = checkpoint_key.as_deref().map(|k| (k, checkpoint.as_str()));
+        let cp = checkpoint_key.as_deref().map(|k| ImportCheckpoint {
+            source: k,
+            value: &checkpoint,
+            bytes_done: Some(read.load(Ordering::Relaxed)),
+            bytes_total: Some(len),
+        });
         stats += store
             .import_batch(&bank, &batch.entries, &batch.removed, cp, &actor)
             .await
@@ -444,7 +451,7 @@ async fn import_tat(
         let n = chunks.len();
         for (i, (chunk, rm)) in chunks.into_iter().enumerate() {
             let cp = match (&page.checkpoint, i + 1 == n) {
-                (Some(c), true) => Some((key.as_str(), c.as_str())),
+                (Some(c), true) => Some(ImportCheckpoint::new(&key, c)),
                 _ => None,
             };
             stats += store.import_batch(bank, &chunk, &rm, cp, &actor).await?;
@@ -452,6 +459,7 @@ async fn import_tat(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    store.finish_checkpoint(&key).await?;
     store.sync_to_disk().await?;
     let mut out = Printer::stdout();
     out.line(&json!({

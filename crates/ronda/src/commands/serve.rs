@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ronda_fetch::{FetchPolicy, IpCidr};
-use ronda_server::{AppState, ServerConfig};
+use ronda_server::{AppState, ServerConfig, SnapshotPolicy};
 
 use super::store_args::{StoreArgs, runtime};
 use crate::output::Outcome;
@@ -30,6 +30,12 @@ pub struct Args {
     /// Requests handled at once; more wait.
     #[arg(long, default_value_t = 1024)]
     max_concurrency: usize,
+    /// How often, in seconds, the node rewrites its index snapshot
+    /// (`index.snapshot` in the data directory) while changes arrive; it
+    /// also writes one when it stops, and starts from it next time. 0: no
+    /// snapshot, every start loads all entries from the store.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    snapshot_every: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -47,6 +53,10 @@ async fn serve(args: Args) -> anyhow::Result<Outcome> {
         request_timeout: Duration::from_secs(args.request_timeout),
         max_concurrency: args.max_concurrency,
         fetch,
+        snapshot: (args.snapshot_every > 0).then(|| SnapshotPolicy {
+            every: Duration::from_secs(args.snapshot_every),
+            ..SnapshotPolicy::in_dir(&args.store.data_dir)
+        }),
         ..ServerConfig::default()
     };
     let state = AppState::new(store.clone(), config).context("could not set up the server")?;

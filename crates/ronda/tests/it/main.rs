@@ -1,9 +1,11 @@
 //! Integration tests of the `ronda` binary, run as a user runs it, and the
 //! machine-checked invariants of ARCHITECTURE.md.
 
+mod cli_admin;
 mod cli_bank;
 mod cli_hash;
 mod cli_match;
+mod cli_tat;
 mod invariants;
 
 use std::path::{Path, PathBuf};

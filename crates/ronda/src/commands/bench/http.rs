@@ -8,9 +8,12 @@
 //! 1. `import`: the bank `BENCH` filled through `Store::import_batch` in
 //!    batches of `MAX_BATCH` (skipped when `--data-dir` already holds the
 //!    same bank, recognised by a marker file written after the import);
-//! 2. `startup`: the store reopened and the server started on
-//!    127.0.0.1:0, timed from just before `Store::open` until `GET /status`
-//!    answers 200 (polled every 20 ms);
+//! 2. `startup-store`, then `startup-snapshot`: the store reopened and the
+//!    server started on 127.0.0.1:0, timed from just before `Store::open`
+//!    until `GET /status` answers 200 (polled every 20 ms); first with no
+//!    index snapshot (every entry read from the store), then again after a
+//!    clean stop has written the snapshot (`index.snapshot` in the data
+//!    directory), which the second start loads before catching up;
 //! 3. one line per route (`/m/raw_lookup`, `/api/v1/lookup`): C keep-alive
 //!    connections sending lookups round-robin over the queries for
 //!    `--duration` seconds after `--warmup` seconds, with throughput,
@@ -843,79 +846,23 @@ async fn run_async(args: &Args, data: &Data, dir: &Path) -> anyhow::Result<()> {
         truth.iter().map(BTreeSet::len).sum::<usize>()
     );
 
-    // Start-up: from just before Store::open until /status says 200.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("binding 127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let t0 = Instant::now();
-    let store = Store::open(None, dir).await?;
-    let open_s = t0.elapsed().as_secs_f64();
-    let state = ronda_server::AppState::new(store.clone(), ronda_server::ServerConfig::default())
-        .map_err(|e| anyhow!("server state: {e}"))?;
-    let server = tokio::spawn(ronda_server::serve(state, listener, async move {
-        let _ = stop_rx.await;
-    }));
-    let reqwest = if args.client == "reqwest" {
-        Some(
-            reqwest::Client::builder()
-                .pool_max_idle_per_host(args.connections)
-                .build()
-                .context("building the reqwest client")?,
-        )
-    } else {
-        None
-    };
-    let target = Arc::new(Target {
-        addr,
-        secret: imported.secret.clone(),
-        reqwest,
-    });
-    let mut polls = 0u32;
-    let ready_s = {
-        let mut client = Client::Raw(None);
-        let raw = target.raw_request("/status");
-        loop {
-            polls += 1;
-            if let Ok((200, _)) = client.get(&target, "/status", &raw, false).await {
-                break t0.elapsed().as_secs_f64();
-            }
-            if t0.elapsed() > Duration::from_secs(600) {
-                bail!("the server was not ready after 600 s");
-            }
-            if server.is_finished() {
-                bail!("the server stopped before it was ready");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    let index = {
-        let mut client = Client::Raw(None);
-        let raw = target.raw_request("/m/index/status?signal_type=pdq");
-        match client.get(&target, "", &raw, true).await {
-            Ok((200, body)) => serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
-            _ => Value::Null,
-        }
-    };
-    eprintln!("# ready in {ready_s:.3}s ({polls} polls), index {index}");
-    println!(
-        "{}",
-        json!({
-            "tool": TOOL,
-            "mode": "startup",
-            "dist": data.dist,
-            "n": n,
-            "threads": args.threads,
-            "open_s": round(open_s, 3),
-            "ready_s": round(ready_s, 3),
-            "polls": polls,
-            "index": index,
-            "rss_mb": round(rss_mb(), 1),
-            "note": "from just before Store::open until GET /status is 200 (polled every 20 ms); \
-                     the database file is in the page cache from the import",
-        })
-    );
+    // Start-up, twice: from the store (no snapshot yet), then, after a
+    // clean stop that writes the index snapshot, from the snapshot. The
+    // lookups run against the second server.
+    let snapshot = ronda_server::SnapshotPolicy::in_dir(dir);
+    match std::fs::remove_file(&snapshot.path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("removing an old index snapshot"),
+    }
+    let first = start_server(dir, &imported, args, &snapshot, &data.dist, n).await?;
+    first.stop().await;
+    let Started {
+        store,
+        server,
+        stop_tx,
+        target,
+    } = start_server(dir, &imported, args, &snapshot, &data.dist, n).await?;
 
     let queries = &data.queries;
     for route in &args.routes {
@@ -986,15 +933,137 @@ async fn run_async(args: &Args, data: &Data, dir: &Path) -> anyhow::Result<()> {
         );
     }
 
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("# server stopped with an error: {e}"),
-        Ok(Err(e)) => eprintln!("# server task failed: {e}"),
-        Err(_) => eprintln!("# server did not stop within 10 s"),
+    Started {
+        store,
+        server,
+        stop_tx,
+        target,
     }
-    store.close().await;
+    .stop()
+    .await;
     Ok(())
+}
+
+/// A server started by the bench.
+struct Started {
+    store: Store,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    target: Arc<Target>,
+}
+
+impl Started {
+    /// Stops the server (it writes its snapshot on the way out).
+    async fn stop(self) {
+        let _ = self.stop_tx.send(());
+        match tokio::time::timeout(Duration::from_secs(60), self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => eprintln!("# server stopped with an error: {e}"),
+            Ok(Err(e)) => eprintln!("# server task failed: {e}"),
+            Err(_) => eprintln!("# server did not stop within 60 s"),
+        }
+        self.store.close().await;
+    }
+}
+
+/// Opens the store and starts a server on 127.0.0.1:0, timed from just
+/// before `Store::open` until `GET /status` answers 200; prints the
+/// `startup` line.
+async fn start_server(
+    dir: &Path,
+    imported: &Imported,
+    args: &Args,
+    snapshot: &ronda_server::SnapshotPolicy,
+    dist: &str,
+    n: usize,
+) -> anyhow::Result<Started> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding 127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let from = if snapshot.path.exists() {
+        "snapshot"
+    } else {
+        "store"
+    };
+    let t0 = Instant::now();
+    let store = Store::open(None, dir).await?;
+    let open_s = t0.elapsed().as_secs_f64();
+    let config = ronda_server::ServerConfig {
+        snapshot: Some(snapshot.clone()),
+        ..ronda_server::ServerConfig::default()
+    };
+    let state = ronda_server::AppState::new(store.clone(), config)
+        .map_err(|e| anyhow!("server state: {e}"))?;
+    let server = tokio::spawn(ronda_server::serve(state, listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let reqwest = if args.client == "reqwest" {
+        Some(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(args.connections)
+                .build()
+                .context("building the reqwest client")?,
+        )
+    } else {
+        None
+    };
+    let target = Arc::new(Target {
+        addr,
+        secret: imported.secret.clone(),
+        reqwest,
+    });
+    let mut polls = 0u32;
+    let ready_s = {
+        let mut client = Client::Raw(None);
+        let raw = target.raw_request("/status");
+        loop {
+            polls += 1;
+            if let Ok((200, _)) = client.get(&target, "/status", &raw, false).await {
+                break t0.elapsed().as_secs_f64();
+            }
+            if t0.elapsed() > Duration::from_secs(600) {
+                bail!("the server was not ready after 600 s");
+            }
+            if server.is_finished() {
+                bail!("the server stopped before it was ready");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let index = {
+        let mut client = Client::Raw(None);
+        let raw = target.raw_request("/m/index/status?signal_type=pdq");
+        match client.get(&target, "", &raw, true).await {
+            Ok((200, body)) => serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    };
+    eprintln!("# ready from the {from} in {ready_s:.3}s ({polls} polls), index {index}");
+    println!(
+        "{}",
+        json!({
+            "tool": TOOL,
+            "mode": format!("startup-{from}"),
+            "dist": dist,
+            "n": n,
+            "threads": args.threads,
+            "open_s": round(open_s, 3),
+            "ready_s": round(ready_s, 3),
+            "polls": polls,
+            "index": index,
+            "rss_mb": round(rss_mb(), 1),
+            "note": "from just before Store::open until GET /status is 200 (polled every 20 ms); \
+                     the database and snapshot files are in the page cache",
+        })
+    );
+    Ok(Started {
+        store,
+        server,
+        stop_tx,
+        target,
+    })
 }
 
 #[cfg(test)]
