@@ -5,15 +5,18 @@
 
 mod api;
 mod auth;
+pub mod collect;
 mod error;
 mod hashing;
 mod hma;
+mod items;
 mod matcher;
 mod metrics;
 mod openapi;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +30,7 @@ use ronda_media::signals::HashOptions;
 use ronda_store::{Role, Store};
 use tower_http::timeout::TimeoutLayer;
 
+pub use items::{added_json, item_json, platform_json};
 pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL, SnapshotError, SnapshotPolicy};
 
 /// How the server runs.
@@ -49,6 +53,9 @@ pub struct ServerConfig {
     /// Where the node keeps its index snapshot; `None`: it loads every
     /// entry from the store at start-up.
     pub snapshot: Option<SnapshotPolicy>,
+    /// Where captured files are archived (the data directory's `blobs/`);
+    /// `None`: items are hashed and recorded, their bytes not kept.
+    pub blob_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +69,7 @@ impl Default for ServerConfig {
             pdq_radius: 31,
             max_index_staleness: Duration::from_secs(65),
             snapshot: None,
+            blob_dir: None,
         }
     }
 }
@@ -75,11 +83,22 @@ pub struct AppState {
     tokens: Arc<auth::TokenCache>,
     metrics: Arc<metrics::Metrics>,
     fetcher: Fetcher,
+    blobs: Option<ronda_store::BlobStore>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Result<AppState, ronda_fetch::FetchError> {
         let fetcher = Fetcher::new(config.fetch.clone())?;
+        let blobs = match &config.blob_dir {
+            None => None,
+            Some(dir) => match ronda_store::BlobStore::open(dir) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "the blob store cannot be opened; captures are not archived");
+                    None
+                }
+            },
+        };
         Ok(AppState {
             store,
             matcher: Arc::new(Matcher::with_snapshot(config.snapshot.clone())),
@@ -87,6 +106,7 @@ impl AppState {
             tokens: Arc::default(),
             metrics: Arc::default(),
             fetcher,
+            blobs,
         })
     }
 
@@ -122,6 +142,10 @@ pub const MATCH: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer, Role::P
 pub const CURATE: &[Role] = &[Role::Admin, Role::Analyst];
 /// Roles that read the audit log.
 pub const AUDIT: &[Role] = &[Role::Admin, Role::Auditor];
+/// Roles that read items, campaigns and the platform directory.
+pub const ITEMS: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer, Role::Auditor];
+/// The referral unit's staff, for POST routes that change nothing.
+pub const WORK: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer];
 /// Only administrators.
 pub const ADMIN: &[Role] = &[Role::Admin];
 /// No token needed.
@@ -147,6 +171,7 @@ fn spec(
 fn routes() -> Vec<Route> {
     let mut all = hma::routes();
     all.extend(api::routes());
+    all.extend(items::routes());
     all
 }
 

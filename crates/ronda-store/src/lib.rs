@@ -20,8 +20,10 @@ mod banks;
 mod blobs;
 mod entries;
 mod error;
+mod items;
 mod migrate;
 mod model;
+mod platforms;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +37,9 @@ pub use audit::{AuditEvent, AuditVerification};
 pub use blobs::BlobStore;
 pub use entries::MAX_BATCH;
 pub use error::StoreError;
+pub use items::*;
 pub use model::*;
+pub use platforms::*;
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

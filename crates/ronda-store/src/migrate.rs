@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_users.sql"),
         postgres: include_str!("../migrations/postgres/0003_users.sql"),
     },
+    Migration {
+        version: 4,
+        name: "referral",
+        sqlite: include_str!("../migrations/sqlite/0004_referral.sql"),
+        postgres: include_str!("../migrations/postgres/0004_referral.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -31,6 +31,12 @@ enum Command {
     /// List, create, import and export banks of known content.
     #[command(subcommand)]
     Bank(commands::bank::BankCommand),
+    /// The platform directory: list, add, seed the starter examples.
+    #[command(subcommand)]
+    Platform(commands::platform::PlatformCommand),
+    /// Submit items (URLs and captured files), list them; campaigns.
+    #[command(subcommand)]
+    Item(commands::item::ItemCommand),
     /// Users, organisations, tokens and the audit log.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         Command::Match(args) => commands::matches::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Bank(cmd) => commands::bank::run(cmd),
+        Command::Platform(cmd) => commands::platform::run(cmd),
+        Command::Item(cmd) => commands::item::run(cmd),
         Command::Admin(cmd) => commands::admin::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd).map(|()| Outcome::Found),
     };

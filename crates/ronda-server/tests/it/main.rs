@@ -10,6 +10,7 @@ mod support;
 mod auth;
 mod fetch;
 mod hma;
+mod items;
 mod limits;
 mod native;
 mod nodes;

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod bank;
 pub mod bench;
 pub mod hash;
+pub mod item;
 pub mod matches;
+pub mod platform;
 pub mod serve;
 pub mod store_args;

@@ -53,6 +53,7 @@ async fn serve(args: Args) -> anyhow::Result<Outcome> {
         request_timeout: Duration::from_secs(args.request_timeout),
         max_concurrency: args.max_concurrency,
         fetch,
+        blob_dir: Some(args.store.data_dir.join("blobs")),
         snapshot: (args.snapshot_every > 0).then(|| SnapshotPolicy {
             every: Duration::from_secs(args.snapshot_every),
             ..SnapshotPolicy::in_dir(&args.store.data_dir)

@@ -4,6 +4,7 @@
 mod cli_admin;
 mod cli_bank;
 mod cli_hash;
+mod cli_item;
 mod cli_match;
 mod cli_tat;
 mod invariants;
