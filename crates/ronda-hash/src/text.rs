@@ -83,10 +83,12 @@
 //! - The share of equal slots, [`MinHashSignature::similarity`], estimates
 //!   the Jaccard similarity of two texts' shingle sets.
 //!
-//! Three code paths give the same key, which property tests check: bytes
-//! for ASCII text (most English and Indonesian posts), one pass over
-//! characters for text with no Latin, Cyrillic or Greek letters beyond
-//! ASCII (Arabic posts), and the general path with the homoglyph rule.
+//! Four code paths give the same key, which property tests check: one
+//! pass over bytes for ASCII and basic Arabic letters, digits and
+//! punctuation (most posts; it hands anything else, and possible URLs, to
+//! the others), bytes for the rest of ASCII text, one pass over characters
+//! for text with no Latin, Cyrillic or Greek letters beyond ASCII, and the
+//! general path with the homoglyph rule.
 //!
 //! Text with no tokens has a `text_sha256` (of the empty string) but no
 //! MinHash signature: empty posts must not all match each other.

@@ -152,12 +152,16 @@ impl<'de> serde::Deserialize<'de> for MinHashSignature {
 /// of each run of `shingle_words` consecutive tokens joined by one space. Text with fewer
 /// tokens is one shingle; empty text has none. Repeated shingles repeat.
 pub fn shingle_hashes(normalized: &str, shingle_words: usize, out: &mut Vec<u64>) {
+    shingle_hashes_of_bytes(normalized.as_bytes(), shingle_words, out);
+}
+
+/// [`shingle_hashes`] of the normalised text's UTF-8.
+fn shingle_hashes_of_bytes(bytes: &[u8], shingle_words: usize, out: &mut Vec<u64>) {
     out.clear();
     let k = shingle_words.clamp(1, MAX_SHINGLE_WORDS);
     // Start offsets of the last k tokens, as a ring.
     let mut starts = [0usize; MAX_SHINGLE_WORDS];
     let mut ring = 0;
-    let bytes = normalized.as_bytes();
     let (mut n, mut i) = (0usize, 0usize);
     let (mut first, mut last) = (0usize, 0usize);
     while i < bytes.len() {
@@ -214,7 +218,8 @@ pub struct MinHasher {
     /// [`SEED`], the second made odd.
     seeds: Vec<(u64, u64)>,
     scratch: Scratch,
-    normalized: String,
+    /// The normalised text's UTF-8.
+    normalized: Vec<u8>,
     hashes: Vec<u64>,
     keys: Vec<u64>,
 }
@@ -261,7 +266,7 @@ impl MinHasher {
             shingle_words,
             seeds,
             scratch: Scratch::default(),
-            normalized: String::new(),
+            normalized: Vec::new(),
             hashes: Vec::new(),
             keys: Vec::new(),
         }
@@ -275,12 +280,17 @@ impl MinHasher {
         self.shingle_words
     }
 
+    #[cfg(test)]
+    pub(crate) fn seeds(&self) -> &[(u64, u64)] {
+        &self.seeds
+    }
+
     /// The signature of raw `text` (normalised here); `None` when the
     /// normalised text is empty.
     pub fn signature(&mut self, text: &str) -> Option<MinHashSignature> {
         let mut normalized = std::mem::take(&mut self.normalized);
-        self.scratch.normalize_into(text, &mut normalized);
-        let sig = self.signature_of_normalized(&normalized);
+        self.scratch.normalize_bytes(text, &mut normalized);
+        let sig = self.signature_of_bytes(&normalized);
         self.normalized = normalized;
         sig
     }
@@ -288,8 +298,12 @@ impl MinHasher {
     /// The signature of text that is already the output of
     /// [`normalize`](super::normalize()); `None` when it is empty.
     pub fn signature_of_normalized(&mut self, normalized: &str) -> Option<MinHashSignature> {
+        self.signature_of_bytes(normalized.as_bytes())
+    }
+
+    fn signature_of_bytes(&mut self, normalized: &[u8]) -> Option<MinHashSignature> {
         let mut hashes = std::mem::take(&mut self.hashes);
-        shingle_hashes(normalized, self.shingle_words, &mut hashes);
+        shingle_hashes_of_bytes(normalized, self.shingle_words, &mut hashes);
         let sig = self.sketch(&hashes);
         self.hashes = hashes;
         sig
@@ -298,10 +312,10 @@ impl MinHasher {
     /// Both text signals of raw `text`.
     pub fn signals(&mut self, text: &str) -> TextSignals {
         let mut normalized = std::mem::take(&mut self.normalized);
-        self.scratch.normalize_into(text, &mut normalized);
+        self.scratch.normalize_bytes(text, &mut normalized);
         let signals = TextSignals {
-            normalized_sha256: sha256(normalized.as_bytes()),
-            minhash: self.signature_of_normalized(&normalized),
+            normalized_sha256: sha256(&normalized),
+            minhash: self.signature_of_bytes(&normalized),
         };
         self.normalized = normalized;
         signals
@@ -333,18 +347,12 @@ impl MinHasher {
         let keys = &mut self.keys;
         keys.clear();
         keys.resize(t, u64::MAX);
-        for (round, &key) in (0u64..).zip(&self.seeds[..t]) {
-            for &x in hashes {
-                let z = fold_mul(x, key);
-                let slot = (((z >> 32) * t as u64) >> 32) as usize;
-                let entry = round << 32 | (z & 0xffff_ffff);
-                if let Some(k) = keys.get_mut(slot) {
-                    *k = (*k).min(entry);
-                }
-            }
-            if !keys.contains(&u64::MAX) {
-                break;
-            }
+        let seeds = &self.seeds[..t];
+        // The default size gets its own copy of the loop, where the slot
+        // index needs no multiply and no bounds check.
+        match <&mut [u64; DEFAULT_NUM_PERM]>::try_from(keys.as_mut_slice()) {
+            Ok(fixed) => sketch_rounds(fixed, hashes, seeds),
+            Err(_) => sketch_rounds(keys, hashes, seeds),
         }
         for (k, &key) in keys.iter_mut().zip(&self.seeds[t..]) {
             if *k == u64::MAX {
@@ -356,6 +364,70 @@ impl MinHasher {
             }
         }
         Some(MinHashSignature(keys.iter().map(|&k| k as u32).collect()))
+    }
+}
+
+/// [`MinHasher::sketch`] as first written, one loop for every size and a
+/// scan for unset slots after each round: the fast loop is tested against it.
+#[cfg(test)]
+pub(crate) fn sketch_reference(seeds: &[(u64, u64)], hashes: &[u64]) -> Option<Vec<u32>> {
+    if hashes.is_empty() {
+        return None;
+    }
+    let t = seeds.len() / 2;
+    let mut keys = vec![u64::MAX; t];
+    for (round, &key) in (0u64..).zip(&seeds[..t]) {
+        for &x in hashes {
+            let z = fold_mul(x, key);
+            let slot = (((z >> 32) * t as u64) >> 32) as usize;
+            let entry = round << 32 | (z & 0xffff_ffff);
+            if let Some(k) = keys.get_mut(slot) {
+                *k = (*k).min(entry);
+            }
+        }
+        if !keys.contains(&u64::MAX) {
+            break;
+        }
+    }
+    for (k, &key) in keys.iter_mut().zip(&seeds[t..]) {
+        if *k == u64::MAX {
+            *k = hashes
+                .iter()
+                .map(|&x| fold_mul(x, key) & 0xffff_ffff)
+                .min()
+                .unwrap_or(0);
+        }
+    }
+    Some(keys.iter().map(|&k| k as u32).collect())
+}
+
+/// The rounds `i < t` of [`MinHasher::sketch`], `t` being the number of
+/// slots, until every slot is set.
+#[inline(always)]
+fn sketch_rounds(keys: &mut [u64], hashes: &[u64], seeds: &[(u64, u64)]) {
+    let t = keys.len() as u64;
+    // Whether a slot is still unset is checked only from the round where
+    // `t ln t` hashes (about the coupon collector's expectation) have been
+    // dealt. Reading back every slot just written is slow (a check after
+    // every round took a fifth of the sketch's time at 128 slots), and
+    // checking late changes nothing but time: a round after the last needed
+    // one reaches only slots that are already set.
+    let first_check = (t as f64 * (t as f64).ln() / hashes.len() as f64) as u64;
+    for (round, &key) in (0u64..).zip(seeds) {
+        for &x in hashes {
+            let z = fold_mul(x, key);
+            let slot = (((z >> 32) * t) >> 32) as usize;
+            let entry = round << 32 | (z & 0xffff_ffff);
+            if let Some(k) = keys.get_mut(slot) {
+                *k = (*k).min(entry);
+            }
+        }
+        // A set slot holds `round << 32 | value`, far below 2^63, and an
+        // unset one u64::MAX: one OR over all slots (which vectorises, unlike
+        // a search that stops early) tells whether any is unset.
+        if round + 1 >= first_check && keys.iter().fold(0, |acc, &k| acc | k) >> 63 == 0 {
+            break;
+        }
     }
 }
 

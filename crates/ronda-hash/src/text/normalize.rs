@@ -8,6 +8,8 @@
 //! what makes normalising twice a no-op: the second pass sees exactly the
 //! letters the first one decided on.
 
+mod fast;
+
 use std::borrow::Cow;
 
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
@@ -44,6 +46,14 @@ pub(crate) fn normalize_general(text: &str) -> String {
     let mut out = String::new();
     Scratch::default().normalize_impl(text, &mut out, false);
     out
+}
+
+/// The one-pass path alone: `None` where it leaves the text to the others.
+#[cfg(test)]
+pub(crate) fn normalize_fast(text: &str) -> Option<String> {
+    let mut out = Vec::new();
+    fast::normalize(truncate(text, MAX_INPUT_BYTES), &mut out)
+        .then(|| String::from_utf8(out).expect("the fast path writes UTF-8"))
 }
 
 /// Buffers reused across calls by [`super::MinHasher`].
@@ -96,7 +106,23 @@ enum Fold {
 
 impl Scratch {
     pub(crate) fn normalize_into(&mut self, text: &str, out: &mut String) {
-        self.normalize_impl(text, out, true);
+        let mut bytes = std::mem::take(out).into_bytes();
+        self.normalize_bytes(text, &mut bytes);
+        *out = String::from_utf8(bytes).expect("every path writes UTF-8");
+    }
+
+    /// The normalised text's UTF-8 into `out` (cleared first), for MinHash,
+    /// which reads bytes: the one-pass path for plain ASCII and Arabic
+    /// text, the paths below for the rest.
+    pub(crate) fn normalize_bytes(&mut self, text: &str, out: &mut Vec<u8>) {
+        let text = truncate(text, MAX_INPUT_BYTES);
+        if fast::normalize(text, out) {
+            return;
+        }
+        out.clear();
+        let mut key = String::from_utf8(std::mem::take(out)).expect("empty");
+        self.normalize_impl(text, &mut key, true);
+        *out = key.into_bytes();
     }
 
     fn normalize_impl(&mut self, text: &str, out: &mut String, fast_paths: bool) {

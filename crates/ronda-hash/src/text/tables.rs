@@ -108,7 +108,7 @@ static ARABIC_FOLD: [char; 256] = {
 /// bare waw and yeh; taa marbuta to haa; alef maqsura and the Persian and
 /// Urdu yeh to Arabic yeh; keheh and swash kaf to Arabic kaf; heh variants
 /// to Arabic heh; Arabic-Indic and Persian digits to ASCII digits.
-const fn fold_arabic(c: char) -> Option<char> {
+pub(crate) const fn fold_arabic(c: char) -> Option<char> {
     Some(match c {
         '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0671}' | '\u{0672}' | '\u{0673}'
         | '\u{0675}' => '\u{0627}',

@@ -720,3 +720,255 @@ proptest! {
         prop_assert_eq!(reused.signature(&s), a);
     }
 }
+
+/// Text made of what the one-pass byte path knows: ASCII, the Arabic
+/// letters, digits and punctuation it folds, tatweel.
+fn plain_text() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "a",
+        "B",
+        "z9",
+        "Zz",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\u{b}",
+        "\u{c}",
+        "\u{7}",
+        "\0",
+        "\u{7f}",
+        ". ",
+        ",",
+        "'",
+        "`",
+        "#",
+        "@",
+        "_",
+        "-",
+        "/",
+        "?",
+        "(",
+        ")",
+        "x.y",
+        "@a_b",
+        "#c_d",
+        "done.",
+        "a: ",
+        "ا",
+        "أ",
+        "إ",
+        "آ",
+        "ؤ",
+        "ئ",
+        "ة",
+        "ى",
+        "ي",
+        "ء",
+        "ـ",
+        "،",
+        "؛",
+        "؟",
+        "٠",
+        "٩",
+        "الكتاب",
+        "#سوق_",
+        "@عن",
+    ]);
+    let piece = prop_oneof![
+        8 => pieces.prop_map(String::from),
+        1 => prop::char::range('\u{0621}', '\u{064A}').prop_map(String::from),
+        1 => prop::char::range('\0', '\u{7F}').prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+/// Plain text with one character or piece the one-pass path must leave to
+/// the other paths somewhere in it: URLs, harakat, hamza above, ALM, ZWNJ,
+/// no-break spaces, emoji, accents, Persian letters and digits, the rest of
+/// U+0600–U+067F.
+fn nearly_plain_text() -> impl Strategy<Value = String> {
+    let odd = prop_oneof![
+        prop::sample::select(vec![
+            "x.y",
+            "http://",
+            "www.",
+            ".com",
+            "example.co.id",
+            "x@y.com",
+            "3.14",
+            "\u{64E}",
+            "\u{651}",
+            "\u{653}",
+            "\u{654}",
+            "\u{670}",
+            "\u{61C}",
+            "\u{200C}",
+            "\u{A0}",
+            "\u{85}",
+            "👍",
+            "é",
+            "ی",
+            "ک",
+            "۲",
+            "ﻻ",
+            "\u{600}",
+            "\u{63B}",
+            "\u{65F}",
+            "\u{67F}",
+        ])
+        .prop_map(String::from),
+        prop::char::range('\u{0600}', '\u{067F}').prop_map(String::from),
+        any::<char>().prop_map(String::from),
+    ];
+    (plain_text(), odd, plain_text()).prop_map(|(a, b, c)| a + &b + &c)
+}
+
+#[test]
+fn fast_path_takes_plain_posts() {
+    use super::normalize::normalize_fast;
+    let taken = [
+        (
+            "Today happy group news, small watch trip!",
+            "today happy group news small watch trip",
+        ),
+        (
+            "Don't miss the #Market_Day @Budi_99 .",
+            "dont miss the #market_day @budi_99",
+        ),
+        ("Pasar   pagi\tramai sekali.\n", "pasar pagi ramai sekali"),
+        (
+            "مغلق #كبير التفاح، اليوم ١٢ الغيوم؟",
+            "مغلق #كبير التفاح اليوم 12 الغيوم",
+        ),
+        ("الـــسوق مكتبة", "السوق مكتبه"),
+        ("", ""),
+        ("#", ""),
+    ];
+    for (input, expected) in taken {
+        let general = super::normalize::normalize_general(input);
+        match normalize_fast(input) {
+            Some(fast) => {
+                assert_eq!(fast, expected, "{input:?}");
+                assert_eq!(fast, general, "{input:?}");
+            }
+            None => panic!("{input:?} was not taken"),
+        }
+    }
+    for refused in [
+        "visit example.com",
+        "café",
+        "ی",
+        "a\u{A0}b",
+        "x👍",
+        "#👍",
+        "مدرسةٍ",
+    ] {
+        assert_eq!(normalize_fast(refused), None, "{refused:?}");
+    }
+}
+
+#[test]
+fn fast_path_edge_cases_agree_with_the_general_path() {
+    // Cases that broke deliberately wrong versions of the one-pass path.
+    for input in [
+        "@a_b",
+        "#سوق_ ",
+        "example.co.id ",
+        "http://\u{200b}#",
+        "http://x.y",
+        "aـa",
+        "@a_bـdone.",
+        "؛اـء",
+        "\u{64b}",
+        "اـ ؛a",
+        "اـ#سوق_",
+        "#'a",
+        "a#b#c",
+        "x.'y",
+        "x.' y",
+        "٣٤#٥",
+    ] {
+        let general = super::normalize::normalize_general(input);
+        if let Some(fast) = super::normalize::normalize_fast(input) {
+            assert_eq!(fast, general, "{input:?}");
+        }
+        assert_eq!(normalize(input), general, "{input:?}");
+    }
+}
+
+#[test]
+fn plain_text_mostly_takes_the_fast_path() {
+    // Otherwise the property tests below would compare little.
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = plain_text();
+    let taken = (0..1000)
+        .filter(|_| {
+            let s = strategy.new_tree(&mut runner).expect("a value").current();
+            super::normalize::normalize_fast(&s).is_some()
+        })
+        .count();
+    eprintln!("one-pass path took {taken} of 1000");
+    assert!(taken >= 300, "one-pass path took only {taken} of 1000");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn fast_path_agrees_with_the_general_path(s in plain_text()) {
+        let general = super::normalize::normalize_general(&s);
+        if let Some(fast) = super::normalize::normalize_fast(&s) {
+            prop_assert_eq!(fast, general.clone());
+        }
+        prop_assert_eq!(normalize(&s), general);
+    }
+
+    #[test]
+    fn fast_path_agrees_next_to_what_it_refuses(s in nearly_plain_text()) {
+        let general = super::normalize::normalize_general(&s);
+        if let Some(fast) = super::normalize::normalize_fast(&s) {
+            prop_assert_eq!(fast, general.clone());
+        }
+        prop_assert_eq!(normalize(&s), general);
+    }
+
+    #[test]
+    fn fast_path_agrees_on_any_text(s in any::<String>()) {
+        let general = super::normalize::normalize_general(&s);
+        if let Some(fast) = super::normalize::normalize_fast(&s) {
+            prop_assert_eq!(fast, general.clone());
+        }
+        prop_assert_eq!(normalize(&s), general);
+    }
+
+    #[test]
+    fn signatures_of_raw_text_agree_with_the_general_path(
+        s in prop_oneof![plain_text(), nearly_plain_text()],
+    ) {
+        let mut h = MinHasher::new();
+        let want = h.signature_of_normalized(&super::normalize::normalize_general(&s));
+        prop_assert_eq!(h.signature(&s), want.clone());
+        let signals = h.signals(&s);
+        prop_assert_eq!(signals.minhash, want);
+        prop_assert_eq!(signals.normalized_sha256, text_sha256(&s));
+    }
+
+    #[test]
+    fn sketch_agrees_with_the_reference(
+        n in 1usize..300,
+        num_perm in prop::sample::select(vec![1usize, 2, 3, 7, 64, 127, 128, 129, 256]),
+        seed in any::<u64>(),
+    ) {
+        let mut h = MinHasher::with_params(num_perm, 5).expect("valid parameters");
+        // Few distinct values, repeated, as well as many.
+        let distinct = 1 + (seed % n as u64) as usize;
+        let pool: Vec<u64> = stream(seed).take(distinct).collect();
+        let hashes: Vec<u64> = stream(seed ^ 1).take(n).map(|v| pool[(v % distinct as u64) as usize]).collect();
+        let want = super::minhash::sketch_reference(h.seeds(), &hashes);
+        prop_assert_eq!(h.sketch(&hashes).map(|s| s.values().to_vec()), want);
+    }
+}
