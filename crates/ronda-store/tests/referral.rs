@@ -5,88 +5,15 @@
 // Helpers outside #[test] functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+
 use ronda_hash::url::canonicalize;
 use ronda_hash::{Md5Digest, PdqHash, Sha256Digest, Signal, SignalType};
 use ronda_store::{
     Actor, ChannelKind, DedupReason, ItemFilter, ItemMatch, ItemViewer, NewCampaign, NewItem,
     PlatformKind, PlatformSpec, ReferralChannel, Store, StoreError, starter_directory,
 };
-
-/// A store on a fresh database of the given backend, and what keeps it alive.
-struct Fixture {
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(None, dir.path()).await.unwrap();
-    Fixture { store, _dir: dir }
-}
-
-/// `None` when `RONDA_TEST_POSTGRES_URL` is unset (`.ci/run` sets it).
-async fn postgres() -> Option<Fixture> {
-    let Ok(base) = std::env::var("RONDA_TEST_POSTGRES_URL") else {
-        eprintln!("RONDA_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-        return None;
-    };
-    let schema = format!("t_{}", random_suffix());
-    {
-        use sqlx::{Connection, Executor};
-        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-        admin
-            .execute(&*format!("CREATE SCHEMA {schema}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-    }
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(Some(&url), dir.path()).await.unwrap();
-    Some(Fixture { store, _dir: dir })
-}
-
-fn random_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{:x}{:x}{}",
-        nanos,
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Runs one test on both backends.
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let f = super::sqlite().await;
-                    super::$name(&f.store).await;
-                }
-            )*
-        }
-        mod postgres_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(f) = super::postgres().await {
-                        super::$name(&f.store).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 contract!(
     platforms_round_trip_and_resolve_urls,
