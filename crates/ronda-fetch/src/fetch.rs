@@ -163,6 +163,37 @@ impl Fetcher {
         }
     }
 
+    /// POSTs `body` to `input` with `headers`, under the same address checks
+    /// and limits as [`get`](Fetcher::get). Redirects are not followed (a
+    /// POST is not repeated somewhere else): a 3xx is the answer.
+    pub async fn post(
+        &self,
+        input: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(input)?;
+        let deadline = Instant::now() + self.policy.total_timeout;
+        let response = self
+            .within(
+                deadline,
+                &url,
+                self.client
+                    .post(url.clone())
+                    .headers(headers)
+                    .body(body)
+                    .send(),
+            )
+            .await?
+            .map_err(|e| self.send_error(&url, e))?;
+        tracing::debug!(
+            host = url.host_str().unwrap_or(""),
+            status = response.status().as_u16(),
+            "posted"
+        );
+        self.finish(deadline, url, Vec::new(), response).await
+    }
+
     /// Reads the body of the last response under the size and time limits.
     async fn finish(
         &self,

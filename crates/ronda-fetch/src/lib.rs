@@ -35,3 +35,5 @@ pub use addr::{BlockReason, Embedding, IpCidr, ParseCidrError, classify};
 pub use error::FetchError;
 pub use fetch::{Fetched, Fetcher};
 pub use policy::{DEFAULT_USER_AGENT, FetchPolicy};
+/// Header types for [`Fetcher::post`].
+pub use reqwest::header;

@@ -6,10 +6,12 @@
 mod api;
 mod auth;
 pub mod collect;
+pub mod delivery;
 mod error;
 mod hashing;
 mod hma;
 mod items;
+pub mod liveness;
 mod matcher;
 mod metrics;
 mod openapi;

@@ -18,6 +18,7 @@ mod audit;
 mod auth;
 mod banks;
 mod blobs;
+mod clock;
 mod entries;
 mod error;
 mod items;
@@ -35,6 +36,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use audit::{AuditEvent, AuditVerification};
 pub use blobs::BlobStore;
+pub use clock::Clock;
 pub use entries::MAX_BATCH;
 pub use error::StoreError;
 pub use items::*;
@@ -80,6 +82,7 @@ pub const SQLITE_FILE: &str = "ronda.db";
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    clock: Clock,
 }
 
 pub(crate) type Tx = Transaction<'static, Any>;
@@ -166,6 +169,7 @@ impl Store {
         let store = Store {
             pool,
             backend: Backend::Sqlite,
+            clock: Clock::System,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -183,6 +187,7 @@ impl Store {
         let store = Store {
             pool,
             backend: Backend::Postgres,
+            clock: Clock::System,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -201,6 +206,23 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This store with record times taken from `clock` (clones made after
+    /// this share it).
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The time records made now carry (Unix milliseconds).
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     /// Checks that the database answers.
@@ -243,8 +265,10 @@ pub(crate) async fn next_seq(tx: &mut Tx) -> Result<i64, StoreError> {
 }
 
 /// The current time in Unix milliseconds.
+/// The real time, for what is always recorded in real time (the audit
+/// log, migrations); record times come from [`Store::now`].
 pub(crate) fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    clock::system_now()
 }
 
 /// A database URL with any password replaced, for error messages and logs.

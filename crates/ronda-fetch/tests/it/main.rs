@@ -81,6 +81,40 @@ async fn loopback_refused_by_default() {
 }
 
 #[tokio::test]
+async fn post_sends_headers_and_body_under_the_same_checks() {
+    use ronda_fetch::header::{HeaderMap, HeaderName, HeaderValue};
+    let srv = TestServer::start().await;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("idempotency-key"),
+        HeaderValue::from_static("k-1"),
+    );
+    let got = fetcher(loopback_allowed())
+        .post(
+            &srv.url("/echo-post"),
+            headers.clone(),
+            b"{\"a\":1}".to_vec(),
+        )
+        .await
+        .expect("post succeeds");
+    assert_eq!(got.status, 202);
+    assert_eq!(&got.body[..], b"k-1:{\"a\":1}");
+    // A redirect is the answer, not followed.
+    let got = fetcher(loopback_allowed())
+        .post(&srv.redirect_to("/ok"), HeaderMap::new(), Vec::new())
+        .await
+        .expect("a redirect is a result");
+    assert_eq!(got.status, 302);
+    assert!(got.redirects.is_empty());
+    // Loopback is refused by default, as for GET.
+    let err = fetcher(FetchPolicy::default())
+        .post(&srv.url("/echo-post"), headers, Vec::new())
+        .await
+        .expect_err("refused");
+    assert!(err.is_refused());
+}
+
+#[tokio::test]
 async fn non_success_status_is_a_result() {
     let srv = TestServer::start().await;
     let got = fetcher(loopback_allowed())

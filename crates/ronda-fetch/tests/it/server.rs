@@ -36,7 +36,8 @@ impl TestServer {
             )
             .route("/echo-ua", get(echo_ua))
             .route("/echo-host", get(echo_host))
-            .route("/redirect", get(redirect))
+            .route("/echo-post", axum::routing::post(echo_post))
+            .route("/redirect", get(redirect).post(redirect))
             .route("/loop", get(redirect_loop))
             .route("/big", get(|| async { vec![b'x'; 1 << 20] }))
             .route("/big-chunked", get(big_chunked))
@@ -81,6 +82,15 @@ impl TestServer {
 
 async fn echo_ua(headers: HeaderMap) -> String {
     header_text(&headers, header::USER_AGENT)
+}
+
+/// Echoes a POST: its idempotency key, then its body.
+async fn echo_post(headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+    let key = header_text(&headers, header::HeaderName::from_static("idempotency-key"));
+    (
+        StatusCode::ACCEPTED,
+        format!("{key}:{}", String::from_utf8_lossy(&body)),
+    )
 }
 
 async fn echo_host(headers: HeaderMap) -> String {
