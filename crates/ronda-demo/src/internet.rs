@@ -294,12 +294,15 @@ impl Internet {
     }
 
     fn api_referral(&self, platform: usize, headers: &HeaderMap, body: &[u8]) -> Response {
+        // The package as Ronda's store prepares it (`ronda_package: 1`).
         #[derive(Deserialize)]
         struct Package {
-            #[serde(default)]
             kind: String,
-            reference: String,
-            urls: Vec<String>,
+            item: PackageItem,
+        }
+        #[derive(Deserialize)]
+        struct PackageItem {
+            url: String,
         }
         let Some(key) = headers
             .get("idempotency-key")
@@ -312,7 +315,7 @@ impl Internet {
             return (StatusCode::UNPROCESSABLE_ENTITY, "not a referral package").into_response();
         };
         let order = package.kind == "removal_order";
-        let fresh = self.receive(platform, order, key, &package.urls, "api");
+        let fresh = self.receive(platform, order, key, &[package.item.url], "api");
         let status = if fresh {
             StatusCode::ACCEPTED
         } else {
@@ -320,7 +323,7 @@ impl Internet {
         };
         (
             status,
-            axum::Json(serde_json::json!({ "received": true, "reference": package.reference })),
+            axum::Json(serde_json::json!({ "received": true, "reference": key })),
         )
             .into_response()
     }

@@ -17,38 +17,42 @@ use std::time::Duration;
 use ronda_fetch::Fetcher;
 use ronda_fetch::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use ronda_store::{ChannelKind, Millis, ReferralChannel};
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-/// What a referral or order tells the platform.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Package {
+/// The parts of a referral's package (the JSON the store prepared, which
+/// is what an API channel receives as is) that the e-mail and the CSV show.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PackageView {
     /// The idempotency key: the platform's handle on this referral.
     pub reference: String,
-    pub referral_id: i64,
     /// `referral` or `removal_order`.
     pub kind: String,
-    /// The referring organisation.
-    pub from: Option<String>,
-    pub platform: String,
-    /// RFC 3339.
-    pub created_at: String,
-    pub urls: Vec<String>,
-    pub items: Vec<PackageItem>,
-    /// The Annex I fields of a removal order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removal_order: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageItem {
     pub url: String,
     /// TCO Art. 2(7) reason.
     pub reason: Option<String>,
     pub group: Option<String>,
     /// RFC 3339: when it was reported.
-    pub reported_at: String,
+    pub reported_at: Option<String>,
     pub sha256: Option<String>,
-    pub pdq: Option<String>,
+    /// The removal order's reference number.
+    pub order_reference: Option<String>,
+}
+
+impl PackageView {
+    /// Reads a package; missing fields are empty (the store writes them all).
+    pub fn of(package: &Value) -> PackageView {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        PackageView {
+            reference: text(&package["idempotency_key"]).unwrap_or_default(),
+            kind: text(&package["kind"]).unwrap_or_default(),
+            url: text(&package["item"]["url"]).unwrap_or_default(),
+            reason: text(&package["assessment"]["tco_reason"]),
+            group: text(&package["assessment"]["group"]),
+            reported_at: text(&package["item"]["reported_at"]),
+            sha256: text(&package["item"]["content_sha256"]),
+            order_reference: text(&package["removal_order"]["reference_number"]),
+        }
+    }
 }
 
 /// How an attempt went.
@@ -99,7 +103,7 @@ impl Sender {
     pub async fn send(
         &self,
         channel: &ReferralChannel,
-        package: &Package,
+        package: &Value,
         language: Option<&str>,
     ) -> Attempt {
         match channel.kind {
@@ -121,17 +125,18 @@ impl Sender {
         }
     }
 
-    async fn post(&self, url: &str, package: &Package) -> Attempt {
+    async fn post(&self, url: &str, package: &Value) -> Attempt {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        match HeaderValue::from_str(&package.reference) {
-            Ok(v) => {
+        let key = package["idempotency_key"].as_str().unwrap_or("");
+        match HeaderValue::from_str(key).ok().filter(|_| !key.is_empty()) {
+            Some(v) => {
                 headers.insert(HeaderName::from_static("idempotency-key"), v);
             }
-            Err(_) => {
+            None => {
                 return Attempt::Failed {
                     http_status: None,
-                    error: "the reference is not a valid header value".into(),
+                    error: "the package has no valid idempotency key".into(),
                 };
             }
         }
@@ -157,7 +162,7 @@ impl Sender {
         }
     }
 
-    async fn mail(&self, to: &str, package: &Package, language: Option<&str>) -> Attempt {
+    async fn mail(&self, to: &str, package: &Value, language: Option<&str>) -> Attempt {
         use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
         use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -176,7 +181,8 @@ impl Sender {
                 };
             }
         };
-        let (subject, text) = email_body(package, language);
+        let view = PackageView::of(package);
+        let (subject, text) = email_body(&view, language);
         let csv = ContentType::parse("text/csv").unwrap_or(ContentType::TEXT_PLAIN);
         let message = Message::builder()
             .from(from)
@@ -186,8 +192,8 @@ impl Sender {
                 MultiPart::mixed()
                     .singlepart(SinglePart::plain(text))
                     .singlepart(
-                        Attachment::new(format!("referral-{}.csv", package.referral_id))
-                            .body(render_csv(package), csv),
+                        Attachment::new(format!("referral-{}.csv", view.reference))
+                            .body(render_csv(&view), csv),
                     ),
             );
         let message = match message {
@@ -271,25 +277,23 @@ pub fn retry_delay(referral_id: i64, attempts: u32) -> Millis {
 /// Attempts before a delivery is given up (and shown as failed).
 pub const MAX_ATTEMPTS: u32 = 8;
 
-/// The package as CSV: one row per URL.
-pub fn render_csv(package: &Package) -> String {
-    let mut out = String::from("reference,kind,url,reason,group,reported_at,sha256,pdq\n");
-    for item in &package.items {
-        let fields = [
-            package.reference.as_str(),
-            package.kind.as_str(),
-            item.url.as_str(),
-            item.reason.as_deref().unwrap_or(""),
-            item.group.as_deref().unwrap_or(""),
-            item.reported_at.as_str(),
-            item.sha256.as_deref().unwrap_or(""),
-            item.pdq.as_deref().unwrap_or(""),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
-    }
-    out
+/// The package as CSV: a header and one row.
+pub fn render_csv(p: &PackageView) -> String {
+    let fields = [
+        p.reference.as_str(),
+        p.kind.as_str(),
+        p.url.as_str(),
+        p.reason.as_deref().unwrap_or(""),
+        p.group.as_deref().unwrap_or(""),
+        p.reported_at.as_deref().unwrap_or(""),
+        p.sha256.as_deref().unwrap_or(""),
+        p.order_reference.as_deref().unwrap_or(""),
+    ];
+    let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    format!(
+        "reference,kind,url,reason,group,reported_at,sha256,order_reference\n{}\n",
+        row.join(",")
+    )
 }
 
 fn csv_field(f: &str) -> String {
@@ -376,9 +380,9 @@ fn words(language: Option<&str>) -> &'static Words {
 /// The e-mail's subject and plain-text body, in the platform's language
 /// where Ronda has one (English otherwise). The `Ref:` and `Kind:` lines
 /// and the URL lines are in a fixed form for programs that read them.
-pub fn email_body(package: &Package, language: Option<&str>) -> (String, String) {
+pub fn email_body(p: &PackageView, language: Option<&str>) -> (String, String) {
     let w = words(language);
-    let order = package.kind == "removal_order";
+    let order = p.kind == "removal_order";
     let subject = format!(
         "{} [{}]",
         if order {
@@ -386,24 +390,21 @@ pub fn email_body(package: &Package, language: Option<&str>) -> (String, String)
         } else {
             w.subject_referral
         },
-        package.reference
+        p.reference
     );
     let mut body = format!(
         "{}\n\n{}\n\nRef: {}\nKind: {}\n",
         w.greeting,
         if order { w.order } else { w.referral },
-        package.reference,
-        package.kind
+        p.reference,
+        p.kind
     );
-    if let Some(from) = &package.from {
-        body.push_str(&format!("From: {from}\n"));
+    if let Some(r) = &p.order_reference {
+        body.push_str(&format!("Order: {r}\n"));
     }
-    body.push('\n');
-    for item in &package.items {
-        body.push_str(&format!("{}\n", item.url));
-        if let Some(r) = &item.reason {
-            body.push_str(&format!("  {}: {r}\n", w.reason));
-        }
+    body.push_str(&format!("\n{}\n", p.url));
+    if let Some(r) = &p.reason {
+        body.push_str(&format!("  {}: {r}\n", w.reason));
     }
     body.push_str(&format!("\n{}\n", w.closing));
     (subject, body)
@@ -419,25 +420,21 @@ fn short_error(e: &ronda_fetch::FetchError) -> String {
 mod tests {
     use super::*;
 
-    fn package(kind: &str) -> Package {
-        Package {
-            reference: "ref-123".into(),
-            referral_id: 7,
-            kind: kind.into(),
-            from: Some("Unit".into()),
-            platform: "Social 01".into(),
-            created_at: "2026-03-10T08:00:00Z".into(),
-            urls: vec!["http://social-01.example/post/1".into()],
-            items: vec![PackageItem {
-                url: "http://social-01.example/post/1".into(),
-                reason: Some("instruction".into()),
-                group: Some("Group, \"A\"".into()),
-                reported_at: "2026-03-10T08:00:00Z".into(),
-                sha256: Some("ab".repeat(32)),
-                pdq: None,
-            }],
-            removal_order: None,
-        }
+    fn package(kind: &str) -> Value {
+        serde_json::json!({
+            "ronda_package": 1,
+            "kind": kind,
+            "idempotency_key": "ref-123",
+            "platform": "Social 01",
+            "item": {
+                "id": 7,
+                "url": "http://social-01.example/post/1",
+                "content_sha256": "ab".repeat(32),
+                "reported_at": "2026-03-10T08:00:00Z",
+            },
+            "assessment": { "tco_reason": "instruction", "group": "Group, \"A\"" },
+            "removal_order": null,
+        })
     }
 
     #[test]
@@ -469,12 +466,12 @@ mod tests {
     #[test]
     fn csv_quotes_and_defuses_formulas() {
         let mut p = package("referral");
-        p.items[0].reason = Some("=HYPERLINK(\"x\")".into());
-        let csv = render_csv(&p);
+        p["assessment"]["tco_reason"] = "=HYPERLINK(\"x\")".into();
+        let csv = render_csv(&PackageView::of(&p));
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
-            Some("reference,kind,url,reason,group,reported_at,sha256,pdq")
+            Some("reference,kind,url,reason,group,reported_at,sha256,order_reference")
         );
         let row = lines.next().unwrap();
         assert!(row.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{row}");
@@ -483,14 +480,15 @@ mod tests {
 
     #[test]
     fn emails_are_in_the_platform_language_with_fixed_lines() {
-        let (subject, body) = email_body(&package("removal_order"), Some("de-AT"));
+        let (subject, body) =
+            email_body(&PackageView::of(&package("removal_order")), Some("de-AT"));
         assert!(subject.starts_with("Entfernungsanordnung"), "{subject}");
         assert!(subject.ends_with("[ref-123]"));
         assert!(body.contains("\nRef: ref-123\n"));
         assert!(body.contains("\nKind: removal_order\n"));
         assert!(body.contains("\nhttp://social-01.example/post/1\n"));
         assert!(body.contains("Grund: instruction"));
-        let (subject, _) = email_body(&package("referral"), Some("xx"));
+        let (subject, _) = email_body(&PackageView::of(&package("referral")), Some("xx"));
         assert!(subject.starts_with("Referral of terrorist content"));
     }
 }

@@ -104,6 +104,12 @@ fn pure_crates_do_no_io() {
         ],
         &[],
     );
+    check_crate(
+        "ronda-report",
+        IO_PATHS,
+        &["csv", "serde", "serde_json"],
+        &[],
+    );
 }
 
 #[test]
