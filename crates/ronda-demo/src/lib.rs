@@ -4,6 +4,7 @@
 //! when the simulation moves it, so that a seed gives the same run.
 
 pub mod content;
+pub mod driver;
 pub mod internet;
 pub mod rng;
 pub mod world;

@@ -163,8 +163,14 @@ const ORGS: [(&str, bool); 6] = [
 pub const TARGET_POSTS: usize = 2_000;
 
 impl World {
-    /// Draws the world for `seed`.
+    /// Draws the world for `seed`, with about [`TARGET_POSTS`] posts.
     pub fn generate(seed: u64) -> World {
+        World::generate_sized(seed, TARGET_POSTS)
+    }
+
+    /// Draws the world for `seed` with about `posts` first posts (mirrors
+    /// and re-uploads come on top); a smaller world for tests.
+    pub fn generate_sized(seed: u64, posts: usize) -> World {
         let mut rng = Rng::new(seed);
         let platforms = platforms(&mut rng);
         let orgs = ORGS
@@ -181,7 +187,7 @@ impl World {
             contents: Vec::new(),
             posts: Vec::new(),
         };
-        world.post_content(&mut rng);
+        world.post_content(&mut rng, posts);
         world
     }
 
@@ -202,7 +208,7 @@ impl World {
         )
     }
 
-    fn post_content(&mut self, rng: &mut Rng) {
+    fn post_content(&mut self, rng: &mut Rng, target: usize) {
         // Where content goes: weights per platform, by kind (big social and
         // video platforms carry more).
         let weights: Vec<f64> = self
@@ -219,7 +225,7 @@ impl World {
             .collect();
         let site = self.group_site();
         let day1 = START + 2 * HOUR; // 08:00
-        while self.posts.len() < TARGET_POSTS {
+        while self.posts.len() < target {
             let c = self.contents.len();
             let kind = if rng.chance(0.7) {
                 ContentKind::Picture

@@ -9,6 +9,8 @@
 //!   normalised-text hash and MinHash signatures for near-duplicates.
 //! - [`url`]: URL canonicalisation, registrable domains and outlink
 //!   extraction from text.
+//! - [`vpdq`]: vPDQ, the PDQ hashes of sampled video frames, its
+//!   python-threatexchange text form and the video-level match.
 //! - [`signal`]: the closed set of signal types and their value newtypes,
 //!   with the wire names python-threatexchange uses.
 //!
@@ -21,5 +23,6 @@ pub mod pdq;
 pub mod signal;
 pub mod text;
 pub mod url;
+pub mod vpdq;
 
 pub use signal::{Md5Digest, ParseSignalError, PdqHash, Sha256Digest, Signal, SignalType};

@@ -24,6 +24,8 @@ pub enum ParseSignalError {
     Length { expected: usize, got: usize },
     #[error("not a hex digit at position {0}")]
     NotHex(usize),
+    #[error(transparent)]
+    Vpdq(#[from] crate::vpdq::ParseVpdqError),
 }
 
 /// Every signal type Ronda knows.
@@ -102,6 +104,8 @@ pub enum Signal {
     Md5(Md5Digest),
     Sha256(Sha256Digest),
     VideoMd5(Md5Digest),
+    /// The frames of a video, in python-threatexchange's text form.
+    Vpdq(crate::vpdq::Vpdq),
     Url(crate::url::CanonicalUrl),
     RawText(String),
     TextSha256(Sha256Digest),
@@ -114,6 +118,7 @@ impl Signal {
             Signal::Md5(_) => SignalType::Md5,
             Signal::Sha256(_) => SignalType::Sha256,
             Signal::VideoMd5(_) => SignalType::VideoMd5,
+            Signal::Vpdq(_) => SignalType::Vpdq,
             Signal::Url(_) => SignalType::Url,
             Signal::RawText(_) => SignalType::RawText,
             Signal::TextSha256(_) => SignalType::TextSha256,
@@ -139,7 +144,8 @@ impl Signal {
                     .map_err(|e| ParseSignalError::Url(e.to_string()))?,
             ),
             SignalType::RawText => Signal::RawText(value.to_owned()),
-            t @ (SignalType::Vpdq | SignalType::TextMinhash) => {
+            SignalType::Vpdq => Signal::Vpdq(value.parse()?),
+            t @ SignalType::TextMinhash => {
                 return Err(ParseSignalError::Unsupported(t));
             }
         })
@@ -163,6 +169,7 @@ impl Signal {
             Signal::Sha256(h) | Signal::TextSha256(h) => h.to_string(),
             Signal::Url(u) => u.as_str().to_owned(),
             Signal::RawText(t) => t.clone(),
+            Signal::Vpdq(v) => v.to_string(),
         }
     }
 }
@@ -382,10 +389,14 @@ mod tests {
             Signal::parse_line("url mailto:a@b.example"),
             Err(ParseSignalError::Url(_))
         ));
-        assert_eq!(
+        assert!(matches!(
             Signal::parse_line("vpdq 1,2,3"),
-            Err(ParseSignalError::Unsupported(SignalType::Vpdq))
-        );
+            Err(ParseSignalError::Vpdq(_))
+        ));
+        let vpdq = format!("[\"{pdq},100,0.0\", \"{pdq},87,1.0\"]");
+        let line = Signal::parse_line(&format!("vpdq {vpdq}")).unwrap();
+        assert_eq!(line.signal_type(), SignalType::Vpdq);
+        assert_eq!(line.value(), vpdq);
     }
 
     #[test]

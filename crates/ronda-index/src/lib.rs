@@ -6,6 +6,8 @@
 //! - [`lsh`]: MinHash LSH for near-duplicate text.
 //! - [`exact`]: exact digests (MD5, SHA-256, video MD5, normalised-text SHA-256).
 //! - [`url`]: canonical URLs, and rules by registrable domain, host and path prefix.
+//! - [`video`]: vPDQ video matching (python-threatexchange's `VPDQIndex`
+//!   semantics) over the Hamming index.
 //!
 //! This crate does no I/O beyond its snapshot reader and writer, and knows
 //! nothing of SQL, HTTP or async.
@@ -14,3 +16,4 @@ pub mod exact;
 pub mod hamming;
 pub mod lsh;
 pub mod url;
+pub mod video;

@@ -11,6 +11,9 @@
 //! - [`sniff`]: what kind of media a byte string is, from its magic bytes.
 //! - [`signals::hash_bytes`]: every signal of a byte string (PDQ, digests,
 //!   text signals and outlinks), the entry point for callers.
+//! - [`video`]: video frames through `ffmpeg` child processes under limits
+//!   (bytes, duration, frame size and count, wall time), hashed with vPDQ;
+//!   [`signals::hash_video_file`] adds the digests.
 //!
 //! The key decision: JPEG goes through libjpeg-turbo's decoder (as vendored
 //! by `mozjpeg-sys`, built from source with its SIMD kernels), with the
@@ -23,6 +26,7 @@
 mod jpeg;
 mod other;
 pub mod signals;
+pub mod video;
 
 use std::time::{Duration, Instant};
 
@@ -184,6 +188,29 @@ pub enum MediaError {
     },
     #[error("corrupt or unsupported {format} data: {reason}")]
     Corrupt { format: ImageFormat, reason: String },
+    #[error("cannot run {program}: {reason} (video needs FFmpeg: install the ffmpeg package)")]
+    FfmpegUnavailable {
+        program: &'static str,
+        reason: String,
+    },
+    #[error("no video stream in the input")]
+    NoVideoStream,
+    #[error("corrupt or unsupported video: {reason}")]
+    CorruptVideo { reason: String },
+    #[error("video {what} is {value}, over the limit of {max}")]
+    VideoLimit {
+        what: &'static str,
+        value: String,
+        max: String,
+    },
+    #[error("video decoding took longer than {}s", .limit.as_secs_f64())]
+    VideoTimeout { limit: Duration },
+    #[error("video hashing cancelled")]
+    Cancelled,
+    #[error("cannot read video file: {0}")]
+    VideoIo(String),
+    #[error("invalid video option: {0}")]
+    InvalidVideoOption(&'static str),
 }
 
 /// Decodes an image to 8-bit RGB under `limits`.

@@ -6,6 +6,11 @@ use ronda_hash::text::{self, TextSignals};
 use ronda_hash::url::{CanonicalUrl, extract_urls};
 use ronda_hash::{Md5Digest, Sha256Digest, digest};
 
+use std::io::Read as _;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use crate::video::{self, VideoHash, VideoOptions};
 use crate::{DecodeOptions, ImageFormat, Limits, MediaError, MediaKind, decode_image, sniff};
 
 /// What to compute and under which limits.
@@ -94,6 +99,9 @@ pub struct ContentSignals {
     pub sha256: Sha256Digest,
     pub image: Option<ImageSignals>,
     pub text: Option<TextContentSignals>,
+    /// vPDQ of a video, from [`hash_video_file`] ([`hash_bytes`] leaves it
+    /// out: decoding a video is a separate, longer step).
+    pub video: Option<VideoHash>,
 }
 
 /// Computes every signal that applies to `bytes`, judged by their content:
@@ -104,8 +112,8 @@ pub struct ContentSignals {
 /// type): content that contradicts it is an error, not silently hashed as
 /// something else, since a `.jpg` holding text is broken or disguised.
 ///
-/// Video gets its byte digests only for now; frame hashing (vPDQ) is a
-/// separate step with its own limits.
+/// Video gets its byte digests only here; frame hashing (vPDQ) is
+/// [`hash_video_file`], a separate, longer step with its own limits.
 pub fn hash_bytes(
     bytes: &[u8],
     declared: Option<ContentType>,
@@ -179,6 +187,80 @@ pub fn hash_bytes(
         sha256,
         image,
         text,
+        video: None,
+    })
+}
+
+/// Every signal of the video file at `path`: MD5 and SHA-256 of its bytes
+/// (python-threatexchange's `video_md5` is the MD5) and vPDQ, under
+/// `options.limits`. The bytes must look like a video container (MP4/MOV,
+/// Matroska/WebM, AVI, FLV, MPEG-TS) before FFmpeg sees them.
+///
+/// Blocks for as long as decoding takes; async callers run it with
+/// `tokio::task::spawn_blocking`, or call
+/// [`crate::video::hash_video_file_with_progress`] there for progress.
+pub fn hash_video_file(path: &Path, options: &VideoOptions) -> Result<ContentSignals, MediaError> {
+    hash_video_file_with_progress(path, options, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`hash_video_file`] with progress reports (see
+/// [`crate::video::hash_video_file_with_progress`]).
+pub fn hash_video_file_with_progress(
+    path: &Path,
+    options: &VideoOptions,
+    progress: &mut dyn FnMut(&video::Progress) -> ControlFlow<()>,
+) -> Result<ContentSignals, MediaError> {
+    let io = |e: std::io::Error| MediaError::VideoIo(e.to_string());
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len == 0 {
+        return Err(MediaError::Empty);
+    }
+    if len > options.limits.max_bytes {
+        return Err(MediaError::VideoLimit {
+            what: "file size (bytes)",
+            value: len.to_string(),
+            max: options.limits.max_bytes.to_string(),
+        });
+    }
+    let mut digester = digest::Digester::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut head = Vec::new();
+    let mut read = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < 512 {
+            let take = n.min(512 - head.len());
+            head.extend_from_slice(&buf[..take]);
+        }
+        digester.update(&buf[..n]);
+        read += n as u64;
+        if read > options.limits.max_bytes {
+            return Err(MediaError::VideoLimit {
+                what: "file size (bytes)",
+                value: read.to_string(),
+                max: options.limits.max_bytes.to_string(),
+            });
+        }
+    }
+    if sniff(&head) != MediaKind::Video {
+        return Err(MediaError::Mismatch {
+            declared: ContentType::Video.as_str(),
+            found: ContentType::of(sniff(&head)).as_str(),
+        });
+    }
+    let (md5, sha256) = digester.finish();
+    let hash = video::hash_video_file_with_progress(path, options, progress)?;
+    Ok(ContentSignals {
+        content_type: ContentType::Video,
+        md5,
+        sha256,
+        image: None,
+        text: None,
+        video: Some(hash),
     })
 }
 

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 pub mod collect;
 pub mod delivery;
+pub mod dsa;
 mod error;
 mod hashing;
 mod hma;
@@ -15,6 +16,10 @@ pub mod liveness;
 mod matcher;
 mod metrics;
 mod openapi;
+pub mod report;
+pub mod ui;
+pub mod workers;
+mod workflow;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +39,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use items::{added_json, item_json, platform_json};
 pub use matcher::{IndexStatus, Matcher, POLL_INTERVAL, SnapshotError, SnapshotPolicy};
+pub use workflow::{referral_json, referral_viewer};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -148,6 +154,11 @@ pub const AUDIT: &[Role] = &[Role::Admin, Role::Auditor];
 pub const ITEMS: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer, Role::Auditor];
 /// The referral unit's staff, for POST routes that change nothing.
 pub const WORK: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer];
+/// Roles that claim and decide review work.
+pub const REVIEW: &[Role] = &[Role::Admin, Role::Analyst, Role::Reviewer];
+/// Roles that answer referrals: the referral unit's staff by hand, and
+/// platforms for their own.
+pub const RESPOND: &[Role] = &[Role::Admin, Role::Analyst, Role::Platform];
 /// Only administrators.
 pub const ADMIN: &[Role] = &[Role::Admin];
 /// No token needed.
@@ -174,6 +185,7 @@ fn routes() -> Vec<Route> {
     let mut all = hma::routes();
     all.extend(api::routes());
     all.extend(items::routes());
+    all.extend(workflow::routes());
     all
 }
 
@@ -201,6 +213,8 @@ pub fn router(state: AppState) -> Router {
     // One semaphore for the whole server (a tower layer on the router would
     // make one per route).
     let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrency));
+    // The web UI has its own error pages, so it joins outside json_errors.
+    let ui = ui::router(state.clone(), permits.clone());
     router
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -214,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(permits, limit_concurrency))
         .layer(middleware::from_fn(error::json_errors))
         .with_state(state)
+        .merge(ui)
 }
 
 /// Holds one of the server's permits while a request runs; health checks

@@ -73,7 +73,9 @@ fn exact_key(signal: &Signal) -> Option<ExactKey> {
         Signal::TextSha256(d) => Some(ExactKey::TextSha256(*d)),
         // Raw text matches through the hash of its normalised form.
         Signal::RawText(t) => Some(ExactKey::TextSha256(text::text_sha256(t))),
-        Signal::Pdq(_) | Signal::Url(_) => None,
+        // vPDQ is matched per video, not through an exact key (not indexed
+        // by the server yet).
+        Signal::Pdq(_) | Signal::Url(_) | Signal::Vpdq(_) => None,
     }
 }
 

@@ -30,22 +30,56 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, What};
 use crate::platforms::clean_text;
-use crate::{Actor, Millis, Store, StoreError, Tx, now_ms};
+use crate::{Actor, Millis, Store, StoreError, Tx};
 
-/// Where an item stands in the workflow. Only `new` exists so far; review,
-/// referral and removal states follow.
+/// Where an item stands in the workflow:
+///
+/// ```text
+/// new ──decide──▶ assessed ──refer──▶ referred ──removed──▶ removed
+///  │  ╲                                   (a referral removed, or a
+///  │   ╲─escalate─▶ escalated ─decide─▶ …  liveness check saw it gone)
+///  ╰──decide──▶ dismissed
+/// ```
+///
+/// A claim in the review queue is a lease on the queue row, not a status:
+/// when it expires the item is simply claimable again. Duplicates stay
+/// `new` for ever (they are never reviewed or referred: their first
+/// report is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
+    /// Waiting for review.
     New,
+    /// A reviewer asked for a second opinion: back in the queue, on top.
+    Escalated,
+    /// Assessed as terrorist content: to be referred.
+    Assessed,
+    /// Assessed as not terrorist content.
+    Dismissed,
+    /// Referred to its platform (or its providers).
+    Referred,
+    /// Seen removed, or a referral of it ended `removed`.
+    Removed,
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 1] = [ItemStatus::New];
+    pub const ALL: [ItemStatus; 6] = [
+        ItemStatus::New,
+        ItemStatus::Escalated,
+        ItemStatus::Assessed,
+        ItemStatus::Dismissed,
+        ItemStatus::Referred,
+        ItemStatus::Removed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ItemStatus::New => "new",
+            ItemStatus::Escalated => "escalated",
+            ItemStatus::Assessed => "assessed",
+            ItemStatus::Dismissed => "dismissed",
+            ItemStatus::Referred => "referred",
+            ItemStatus::Removed => "removed",
         }
     }
 }
@@ -63,7 +97,12 @@ impl FromStr for ItemStatus {
         ItemStatus::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown item status {s:?}: expected new"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown item status {s:?}: expected new, escalated, assessed, dismissed, \
+                     referred or removed"
+                )
+            })
     }
 }
 
@@ -299,14 +338,14 @@ fn row_to_campaign(r: &AnyRow) -> Result<Campaign, StoreError> {
     })
 }
 
-const ITEM_SELECT: &str = "SELECT i.id, i.org_id, o.name, i.submitted_by, i.user_id, \
+pub(crate) const ITEM_SELECT: &str = "SELECT i.id, i.org_id, o.name, i.submitted_by, i.user_id, \
      i.campaign_id, c.name, i.url, i.canonical_url, i.platform_id, p.name, i.blob_sha256, \
      i.content_type, i.note, i.status, i.duplicate_of, i.created_at FROM items i \
      LEFT JOIN organisations o ON o.id = i.org_id \
      LEFT JOIN campaigns c ON c.id = i.campaign_id \
      LEFT JOIN platforms p ON p.id = i.platform_id";
 
-fn row_to_item(r: &AnyRow) -> Result<Item, StoreError> {
+pub(crate) fn row_to_item(r: &AnyRow) -> Result<Item, StoreError> {
     let status: String = r.try_get(14)?;
     Ok(Item {
         id: r.try_get(0)?,
@@ -332,7 +371,10 @@ fn row_to_item(r: &AnyRow) -> Result<Item, StoreError> {
 }
 
 /// An item's signals and matches, read through `conn`.
-async fn load_details(conn: &mut sqlx::AnyConnection, item: &mut Item) -> Result<(), StoreError> {
+pub(crate) async fn load_details(
+    conn: &mut sqlx::AnyConnection,
+    item: &mut Item,
+) -> Result<(), StoreError> {
     let rows = sqlx::query(
         "SELECT signal_type, value FROM item_signals WHERE item_id = $1 \
          ORDER BY signal_type, value",
@@ -447,7 +489,7 @@ impl Store {
     ) -> Result<Campaign, StoreError> {
         let name = check_campaign(new)?;
         let mut tx = self.begin_write().await?;
-        let now = now_ms();
+        let now = self.now();
         let row = sqlx::query(
             "INSERT INTO campaigns (name, starts_at, ends_at, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING RETURNING id, name, starts_at, ends_at, created_at",
@@ -558,7 +600,7 @@ impl Store {
         .await?
         .map(|r| r.try_get(0))
         .transpose()?;
-        let now = now_ms();
+        let now = self.now();
         let id: i64 = sqlx::query(
             "INSERT INTO items (org_id, submitted_by, user_id, campaign_id, url, canonical_url, \
              platform_id, blob_sha256, content_type, note, status, duplicate_of, created_at) \
@@ -602,6 +644,9 @@ impl Store {
             .bind(m.distance.map(i64::from))
             .execute(&mut *tx)
             .await?;
+        }
+        if first.is_none() {
+            crate::workflow::review::enqueue(&mut tx, id, &new.matches, now).await?;
         }
         let reports = other_reports(&mut tx, id, first).await?;
         let what = What {

@@ -24,8 +24,12 @@ mod error;
 mod items;
 mod migrate;
 mod model;
+mod overview;
 mod platforms;
+mod reporting;
+mod sessions;
 mod users;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -42,6 +46,9 @@ pub use error::StoreError;
 pub use items::*;
 pub use model::*;
 pub use platforms::*;
+pub use reporting::*;
+pub use sessions::*;
+pub use workflow::*;
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,6 +37,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_referral.sql"),
         postgres: include_str!("../migrations/postgres/0004_referral.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0005_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0005_sessions.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "workflow",
+        sqlite: include_str!("../migrations/sqlite/0006_workflow.sql"),
+        postgres: include_str!("../migrations/postgres/0006_workflow.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -364,6 +364,9 @@ pub struct Platform {
     pub id: i64,
     #[serde(flatten)]
     pub spec: PlatformSpec,
+    /// The organisation that runs the platform: its `platform` callers see
+    /// the referrals addressed here ([`Store::set_platform_org`]).
+    pub org_id: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -448,7 +451,7 @@ pub fn starter_directory() -> Result<Vec<PlatformSpec>, StoreError> {
 }
 
 const PLATFORM_COLUMNS: &str = "id, name, kind, domains, url_patterns, channel_kind, \
-     channel_target, tco_contact, language, removal_rules, created_at, updated_at";
+     channel_target, tco_contact, language, removal_rules, created_at, updated_at, org_id";
 
 fn json_list(field: &str, s: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("platform {field}: {e}")))
@@ -476,6 +479,7 @@ fn row_to_platform(r: &AnyRow) -> Result<Platform, StoreError> {
         },
         created_at: r.try_get(10)?,
         updated_at: r.try_get(11)?,
+        org_id: r.try_get(12)?,
     })
 }
 
@@ -654,6 +658,18 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("platform", name))?;
         let id: i64 = row.try_get(0)?;
+        // Referrals are records of what was sent where: they keep their
+        // platform.
+        if sqlx::query("SELECT 1 FROM referrals WHERE platform_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::InvalidInput(format!(
+                "platform {name:?} has referrals and cannot be deleted"
+            )));
+        }
         // Explicit, rather than trusting ON DELETE SET NULL, which SQLite
         // applies only with foreign keys on.
         sqlx::query("UPDATE items SET platform_id = NULL WHERE platform_id = $1")
@@ -675,6 +691,324 @@ impl Store {
     }
 }
 
+/// What an infrastructure provider does for a group-run platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderRole {
+    Hosting,
+    Registrar,
+    Cdn,
+}
+
+impl ProviderRole {
+    pub const ALL: [ProviderRole; 3] = [
+        ProviderRole::Hosting,
+        ProviderRole::Registrar,
+        ProviderRole::Cdn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderRole::Hosting => "hosting",
+            ProviderRole::Registrar => "registrar",
+            ProviderRole::Cdn => "cdn",
+        }
+    }
+}
+
+impl FromStr for ProviderRole {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ProviderRole, String> {
+        ProviderRole::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown provider role {s:?}: expected hosting, registrar or cdn")
+            })
+    }
+}
+
+/// An infrastructure provider of a group-run platform (C15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlatformProvider {
+    pub role: ProviderRole,
+    pub provider: Platform,
+}
+
+/// Most providers one group-run platform may have.
+pub const MAX_PROVIDERS: i64 = 50;
+
+impl Store {
+    /// The platform with this id.
+    pub async fn platform_by_id(&self, id: i64) -> Result<Option<Platform>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PLATFORM_COLUMNS} FROM platforms WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(row_to_platform).transpose()
+    }
+
+    /// Says which organisation runs a platform (`None`: none): that
+    /// organisation's `platform` callers see the referrals addressed to it.
+    pub async fn set_platform_org(
+        &self,
+        name: &str,
+        org_id: Option<i64>,
+        actor: &Actor,
+    ) -> Result<Platform, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(org) = org_id
+            && sqlx::query("SELECT 1 FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_none()
+        {
+            return Err(StoreError::not_found("organisation", org));
+        }
+        let row = sqlx::query(&format!(
+            "UPDATE platforms SET org_id = $1, updated_at = $2 WHERE name = $3 \
+             RETURNING {PLATFORM_COLUMNS}"
+        ))
+        .bind(org_id)
+        .bind(self.now())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("platform", name))?;
+        let p = row_to_platform(&row)?;
+        let what = What {
+            action: "platform.set_org",
+            record_kind: "platform",
+            record_id: &p.id.to_string(),
+        };
+        audit::append(&mut tx, actor, what, json!({ "org_id": org_id })).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Links an infrastructure provider (a platform of kind hosting,
+    /// registrar or cdn) to a group-run platform: the group-run
+    /// platform's items are referred to its providers. Linking twice is a
+    /// conflict.
+    pub async fn add_platform_provider(
+        &self,
+        platform: &str,
+        provider: &str,
+        role: ProviderRole,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let site = self
+            .platform(platform)
+            .await?
+            .ok_or_else(|| StoreError::not_found("platform", platform))?;
+        let host = self
+            .platform(provider)
+            .await?
+            .ok_or_else(|| StoreError::not_found("platform", provider))?;
+        if site.spec.kind != PlatformKind::GroupRun {
+            return Err(StoreError::InvalidInput(format!(
+                "platform {platform:?} is {}, not group_run: only group-run platforms have providers",
+                site.spec.kind
+            )));
+        }
+        if !matches!(
+            host.spec.kind,
+            PlatformKind::Hosting | PlatformKind::Registrar | PlatformKind::Cdn
+        ) {
+            return Err(StoreError::InvalidInput(format!(
+                "platform {provider:?} is {}: a provider is of kind hosting, registrar or cdn",
+                host.spec.kind
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) FROM platform_providers WHERE platform_id = $1")
+                .bind(site.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if count >= MAX_PROVIDERS {
+            return Err(StoreError::InvalidInput(format!(
+                "platform {platform:?} already has {MAX_PROVIDERS} providers, the most allowed"
+            )));
+        }
+        let added = sqlx::query(
+            "INSERT INTO platform_providers (platform_id, provider_id, role, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(site.id)
+        .bind(host.id)
+        .bind(role.as_str())
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added == 0 {
+            return Err(StoreError::Conflict {
+                kind: "platform provider",
+                key: format!("{provider} as {} of {platform}", role.as_str()),
+            });
+        }
+        let what = What {
+            action: "platform.add_provider",
+            record_kind: "platform",
+            record_id: &site.id.to_string(),
+        };
+        let detail = json!({ "provider_id": host.id, "role": role.as_str() });
+        audit::append(&mut tx, actor, what, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Unlinks a provider from a group-run platform.
+    pub async fn remove_platform_provider(
+        &self,
+        platform: &str,
+        provider: &str,
+        role: ProviderRole,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT s.id, h.id FROM platform_providers pp \
+             JOIN platforms s ON s.id = pp.platform_id JOIN platforms h ON h.id = pp.provider_id \
+             WHERE s.name = $1 AND h.name = $2 AND pp.role = $3",
+        )
+        .bind(platform)
+        .bind(provider)
+        .bind(role.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::not_found(
+                "platform provider",
+                format!("{provider} as {} of {platform}", role.as_str()),
+            )
+        })?;
+        let (site, host): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        sqlx::query(
+            "DELETE FROM platform_providers WHERE platform_id = $1 AND provider_id = $2 \
+             AND role = $3",
+        )
+        .bind(site)
+        .bind(host)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let what = What {
+            action: "platform.remove_provider",
+            record_kind: "platform",
+            record_id: &site.to_string(),
+        };
+        let detail = json!({ "provider_id": host, "role": role.as_str() });
+        audit::append(&mut tx, actor, what, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A platform's infrastructure providers, by role and name.
+    pub async fn platform_providers(
+        &self,
+        platform_id: i64,
+    ) -> Result<Vec<PlatformProvider>, StoreError> {
+        let columns: Vec<String> = PLATFORM_COLUMNS
+            .split(", ")
+            .map(|c| format!("h.{c}"))
+            .collect();
+        let rows = sqlx::query(&format!(
+            "SELECT {}, pp.role FROM platform_providers pp \
+             JOIN platforms h ON h.id = pp.provider_id WHERE pp.platform_id = $1 \
+             ORDER BY pp.role, h.name LIMIT {MAX_PROVIDERS}",
+            columns.join(", ")
+        ))
+        .bind(platform_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get(13)?;
+                Ok(PlatformProvider {
+                    role: role.parse().map_err(StoreError::corrupt)?,
+                    provider: row_to_platform(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that an item mirrors a group-run platform (the same site
+    /// on another domain). Idempotent.
+    pub async fn link_mirror(
+        &self,
+        platform_id: i64,
+        item_id: i64,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let site = self
+            .platform_by_id(platform_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("platform", platform_id))?;
+        if site.spec.kind != PlatformKind::GroupRun {
+            return Err(StoreError::InvalidInput(format!(
+                "platform {:?} is not group_run: only group-run platforms have mirrors",
+                site.spec.name
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        if sqlx::query("SELECT 1 FROM items WHERE id = $1")
+            .bind(item_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::not_found("item", item_id));
+        }
+        let added = sqlx::query(
+            "INSERT INTO platform_mirrors (platform_id, item_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(platform_id)
+        .bind(item_id)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added > 0 {
+            let what = What {
+                action: "platform.link_mirror",
+                record_kind: "platform",
+                record_id: &platform_id.to_string(),
+            };
+            audit::append(&mut tx, actor, what, json!({ "item_id": item_id })).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ids of the items that mirror a group-run platform, after `after`,
+    /// at most `limit` (1 to 1000; 0: 100).
+    pub async fn platform_mirrors(
+        &self,
+        platform_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT item_id FROM platform_mirrors WHERE platform_id = $1 AND item_id > $2 \
+             ORDER BY item_id LIMIT $3",
+        )
+        .bind(platform_id)
+        .bind(after)
+        .bind(crate::workflow::page_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,6 +1020,7 @@ mod tests {
         Platform {
             id: 0,
             spec: spec.normalized().expect("valid"),
+            org_id: None,
             created_at: 0,
             updated_at: 0,
         }

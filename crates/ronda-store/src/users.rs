@@ -172,6 +172,11 @@ impl Store {
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
         revoked.sort_unstable();
+        // Its people are logged out at once, not at their next request.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let user_id = user.id.to_string();
         let what = What {
             action: "user.disable",

@@ -28,6 +28,11 @@ enum Command {
     Match(commands::matches::Args),
     /// Serve the HTTP API (HMA-compatible routes and /api/v1).
     Serve(commands::serve::Args),
+    /// Replay a two-day action day across 52 simulated platforms and report on it.
+    Demo(commands::demo::Args),
+    /// Reports: a campaign's removal figures as JSON, CSV and HTML.
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
     /// List, create, import and export banks of known content.
     #[command(subcommand)]
     Bank(commands::bank::BankCommand),
@@ -37,6 +42,12 @@ enum Command {
     /// Submit items (URLs and captured files), list them; campaigns.
     #[command(subcommand)]
     Item(commands::item::ItemCommand),
+    /// The review queue: claim the next item, decide on one.
+    #[command(subcommand)]
+    Review(commands::review::ReviewCommand),
+    /// Referrals and removal orders: list, create, move, record answers.
+    #[command(subcommand)]
+    Referral(commands::referral::ReferralCommand),
     /// Users, organisations, tokens and the audit log.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
@@ -52,9 +63,13 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Match(args) => commands::matches::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Report(cmd) => commands::report::run(cmd),
         Command::Bank(cmd) => commands::bank::run(cmd),
         Command::Platform(cmd) => commands::platform::run(cmd),
         Command::Item(cmd) => commands::item::run(cmd),
+        Command::Review(cmd) => commands::review::run(cmd),
+        Command::Referral(cmd) => commands::referral::run(cmd),
         Command::Admin(cmd) => commands::admin::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd).map(|()| Outcome::Found),
     };

@@ -2,3 +2,4 @@
 //! module per index.
 
 mod hamming;
+mod video;

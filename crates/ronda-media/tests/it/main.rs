@@ -1,6 +1,8 @@
 //! Integration tests of ronda-media: decoded pixels against the reference
 //! stack's, and every broken input against its expected error.
 
+mod video;
+
 use std::path::{Path, PathBuf};
 
 use ronda_media::{DecodeOptions, Limits, MediaError, RgbImage, decode_image};

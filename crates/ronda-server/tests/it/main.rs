@@ -8,11 +8,15 @@
 mod support;
 
 mod auth;
+mod dsa;
 mod fetch;
 mod hma;
 mod items;
 mod limits;
 mod native;
 mod nodes;
+mod ui;
+mod ui_browser;
 mod uploads;
 mod users;
+mod workflow;

@@ -1,6 +1,9 @@
 //! `ronda admin`: users, tokens and the audit log, run on the server's
 //! machine.
 
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
 use anyhow::{Context as _, bail};
 use ronda_store::{Millis, NewUser, Role, Store, User};
 use serde_json::json;
@@ -55,6 +58,17 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
         name: String,
+    },
+    /// Set a user's web UI password (ends the user's sessions and clears a
+    /// login lock). The password is read from the first line of standard
+    /// input, or of --password-file; never from the command line.
+    Password {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+        /// A file whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -254,7 +268,51 @@ async fn user(cmd: UserCommand) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Found)
         }
+        UserCommand::Password {
+            store,
+            name,
+            password_file,
+        } => {
+            let password = read_password(password_file.as_deref())?;
+            let store = store.open().await?;
+            store
+                .set_password(&name, &password, &local_actor())
+                .await
+                .with_context(|| format!("could not set the password of user {name:?}"))?;
+            eprintln!("ronda: set the password of user {name:?}; its sessions have ended");
+            Ok(Outcome::Found)
+        }
     }
+}
+
+/// The first line of `file`, or of standard input: a password, without
+/// its line ending (other spaces are kept: they are part of it).
+fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let mut line = String::new();
+    match file {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            std::io::BufReader::new(f)
+                .read_line(&mut line)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+        }
+        None => {
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                eprint!("password (the characters are shown as typed): ");
+            }
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+        }
+    }
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: write it on standard input or in --password-file");
+    }
+    Ok(password)
 }
 
 /// An existing organisation's id; unlike `token create --org`, a user's
@@ -321,4 +379,20 @@ fn print_users(users: &[User]) -> std::io::Result<()> {
         writeln!(out, "{line}")?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_file_gives_its_first_line_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, " spaced  pass phrase \r\nsecond line\n").unwrap();
+        assert_eq!(read_password(Some(&path)).unwrap(), " spaced  pass phrase ");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_password(Some(&path)).is_err());
+        assert!(read_password(Some(&dir.path().join("missing"))).is_err());
+    }
 }

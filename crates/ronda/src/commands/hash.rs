@@ -8,8 +8,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rayon::prelude::*;
 use ronda_hash::pdq::Dihedral;
-use ronda_media::signals::{ContentSignals, ContentType, HashOptions, hash_bytes, text_signals};
-use ronda_media::{DecodeOptions, Limits};
+use ronda_media::signals::{
+    ContentSignals, ContentType, HashOptions, hash_bytes, hash_video_file, text_signals,
+};
+use ronda_media::video::{VideoHash, VideoLimits, VideoOptions, hash_video_bytes};
+use ronda_media::{DecodeOptions, Limits, MediaKind, sniff};
 use serde_json::{Map, Value, json};
 
 use crate::output::{Outcome, Printer};
@@ -33,6 +36,54 @@ pub struct Args {
     url: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    video: VideoArgs,
+}
+
+/// How videos are hashed (vPDQ) and their limits, shared by every command
+/// that hashes video.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VideoArgs {
+    /// Hash one video frame each this many seconds; 0 hashes every frame.
+    #[arg(long, env = "RONDA_SECONDS_PER_HASH", default_value_t = 1.0)]
+    pub seconds_per_hash: f64,
+    /// Scale video frames to this width before hashing (default: the video's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub downsample_width: Option<u32>,
+    /// Scale video frames to this height before hashing (default: the video's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub downsample_height: Option<u32>,
+    /// Largest video file, in bytes.
+    #[arg(long, env = "RONDA_MAX_VIDEO_BYTES", default_value_t = VideoLimits::default().max_bytes)]
+    pub max_video_bytes: u64,
+    /// Longest video, in seconds.
+    #[arg(long, env = "RONDA_MAX_VIDEO_SECONDS", default_value_t = VideoLimits::default().max_seconds)]
+    pub max_video_seconds: f64,
+    /// Longest time hashing one video may take, in seconds; FFmpeg is killed then.
+    #[arg(long, env = "RONDA_MAX_VIDEO_WALL_S", default_value_t = VideoLimits::default().max_wall.as_secs_f64())]
+    pub max_video_wall_s: f64,
+}
+
+impl VideoArgs {
+    pub fn options(&self) -> anyhow::Result<VideoOptions> {
+        if !(self.seconds_per_hash.is_finite() && self.seconds_per_hash >= 0.0) {
+            anyhow::bail!("--seconds-per-hash must be a number of at least 0");
+        }
+        let wall = Duration::try_from_secs_f64(self.max_video_wall_s)
+            .map_err(|_| anyhow::anyhow!("--max-video-wall-s must be a number of seconds"))?;
+        Ok(VideoOptions {
+            seconds_per_hash: self.seconds_per_hash,
+            downsample_width: self.downsample_width,
+            downsample_height: self.downsample_height,
+            limits: VideoLimits {
+                max_bytes: self.max_video_bytes,
+                max_seconds: self.max_video_seconds,
+                max_wall: wall,
+                ..VideoLimits::default()
+            },
+            ..VideoOptions::default()
+        })
+    }
 }
 
 /// Decoder limits, shared by every command that decodes media.
@@ -90,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         },
         dihedral: args.dihedral,
     };
+    let video = args.video.options()?;
     let mut printer = Printer::stdout();
     let mut failed = 0usize;
     let mut emit = |printer: &mut Printer, record: Value| -> io::Result<()> {
@@ -100,10 +152,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
 
     for (i, text) in args.text.into_iter().enumerate() {
-        emit(&mut printer, hash_input(&Input::Text(i, text), &options))?;
+        emit(
+            &mut printer,
+            hash_input(&Input::Text(i, text), &options, &video),
+        )?;
     }
     for url in args.url {
-        emit(&mut printer, hash_input(&Input::Url(url), &options))?;
+        emit(&mut printer, hash_input(&Input::Url(url), &options, &video))?;
     }
 
     let mut inputs = Vec::new();
@@ -121,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let records: Vec<Value> = chunk
             .par_iter()
             .map(|input| {
-                let r = hash_input(input, &options);
+                let r = hash_input(input, &options, &video);
                 progress.inc(1);
                 r
             })
@@ -162,11 +217,14 @@ fn collect(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<Value>) {
     }
 }
 
-fn hash_input(input: &Input, options: &HashOptions) -> Value {
+fn hash_input(input: &Input, options: &HashOptions, video: &VideoOptions) -> Value {
     let label = input.label();
     let result = match input {
         Input::Text(_, text) => Ok(text_record(text)),
         Input::Url(url) => url_record(url),
+        Input::File(path) if is_video_file(path) => hash_video_file(path, video)
+            .map(|s| signals_json(&s))
+            .map_err(anyhow::Error::from),
         Input::File(path) => read_limited(path, options.limits.max_bytes).and_then(|bytes| {
             let declared = path
                 .extension()
@@ -181,7 +239,13 @@ fn hash_input(input: &Input, options: &HashOptions) -> Value {
                 .take(options.limits.max_bytes + 1)
                 .read_to_end(&mut bytes)
                 .context("cannot read stdin")
-                .and_then(|_| content_record(&bytes, None, options))
+                .and_then(|_| {
+                    if sniff(&bytes) == MediaKind::Video {
+                        video_bytes_record(&bytes, video)
+                    } else {
+                        content_record(&bytes, None, options)
+                    }
+                })
         }
     };
     let mut record = Map::new();
@@ -195,6 +259,59 @@ fn hash_input(input: &Input, options: &HashOptions) -> Value {
         }
     }
     Value::Object(record)
+}
+
+/// Whether the file's first bytes are a video container's (MP4/MOV,
+/// Matroska/WebM, AVI, FLV, MPEG-TS); video files are not read into memory.
+pub fn is_video_file(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(512).read_to_end(&mut head))
+        .is_ok()
+        && sniff(&head) == MediaKind::Video
+}
+
+/// A video read from stdin: hashed from a temporary file.
+fn video_bytes_record(bytes: &[u8], video: &VideoOptions) -> anyhow::Result<Value> {
+    let hash = hash_video_bytes(bytes, video)?;
+    let mut digester = ronda_hash::digest::Digester::new();
+    digester.update(bytes);
+    let (md5, sha256) = digester.finish();
+    Ok(signals_json(&ContentSignals {
+        content_type: ContentType::Video,
+        md5,
+        sha256,
+        image: None,
+        text: None,
+        video: Some(hash),
+    }))
+}
+
+/// The vPDQ frames as JSON: frame number, quality, hex hash and the
+/// timestamp in seconds rounded to milliseconds (the reference prints 3
+/// decimals).
+pub fn vpdq_json(video: &VideoHash) -> Value {
+    video
+        .frames
+        .iter()
+        .map(|f| {
+            json!({
+                "frame": f.frame,
+                "quality": f.quality,
+                "pdq": f.hash.to_string(),
+                "timestamp": millis(f.timestamp),
+            })
+        })
+        .collect()
+}
+
+/// `x` printed with 3 decimals, as a JSON number.
+fn millis(x: f64) -> Value {
+    format!("{x:.3}")
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
 }
 
 /// Reads a file, refusing it before reading when it is over `max` bytes.
@@ -237,6 +354,15 @@ fn signals_json(s: &ContentSignals) -> Value {
     signals.insert("sha256".into(), s.sha256.to_string().into());
     if let Some(t) = &s.text {
         add_text_signals(&mut signals, &mut record, t);
+    }
+    if let Some(v) = &s.video {
+        signals.insert("vpdq".into(), vpdq_json(v));
+        record.insert("width".into(), v.info.width.into());
+        record.insert("height".into(), v.info.height.into());
+        record.insert("fps".into(), json!(v.info.fps));
+        record.insert("duration".into(), json!(v.info.duration));
+        record.insert("codec".into(), v.info.codec.clone().into());
+        record.insert("frames_hashed".into(), v.frames.len().into());
     }
     record.insert("signals".into(), signals.into());
     if let Some(img) = &s.image {

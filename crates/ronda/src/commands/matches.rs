@@ -11,11 +11,13 @@ use ronda_index::exact::{ExactIndex, ExactKey};
 use ronda_index::hamming::HammingIndex;
 use ronda_index::lsh::MinHashLsh;
 use ronda_index::url::{UrlIndex, UrlRule};
+use ronda_index::video::VpdqIndex;
 use ronda_media::DecodeOptions;
-use ronda_media::signals::{ContentType, HashOptions, hash_bytes, text_signals};
+use ronda_media::signals::{ContentType, HashOptions, hash_bytes, hash_video_file, text_signals};
+use ronda_media::video::VideoOptions;
 use serde_json::{Value, json};
 
-use crate::commands::hash::LimitArgs;
+use crate::commands::hash::{LimitArgs, VideoArgs, is_video_file};
 use crate::output::{Outcome, Printer};
 
 /// Largest bank file read, in bytes.
@@ -35,12 +37,22 @@ pub struct Args {
     /// Smallest estimated Jaccard similarity for a near-duplicate text match.
     #[arg(long, default_value_t = 0.8)]
     text_threshold: f64,
+    /// Smallest share of a query video's frames that must match a bank
+    /// video, in percent (python-threatexchange's default).
+    #[arg(long, default_value_t = ronda_hash::vpdq::QUERY_MATCH_THRESHOLD_PERCENT)]
+    vpdq_query_threshold: f64,
+    /// Smallest share of the bank video's frames that the query must match,
+    /// in percent.
+    #[arg(long, default_value_t = ronda_hash::vpdq::COMPARED_MATCH_THRESHOLD_PERCENT)]
+    vpdq_compared_threshold: f64,
     /// Files to hash, or signals as `pdq:<hex>`, `md5:<hex>`, `sha256:<hex>`,
-    /// `video_md5:<hex>`, `url:<url>`, `text:<text>`.
+    /// `video_md5:<hex>`, `url:<url>`, `text:<text>`, `vpdq:<json list>`.
     #[arg(value_name = "QUERY", required = true)]
     queries: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    video: VideoArgs,
 }
 
 /// The bank, indexed. Ids are 1-based line numbers of the bank file.
@@ -51,6 +63,7 @@ struct Bank {
     urls: UrlIndex<u64>,
     texts: MinHashLsh,
     minhasher: MinHasher,
+    videos: VpdqIndex,
 }
 
 impl Bank {
@@ -79,6 +92,7 @@ fn load_bank(path: &Path, text_threshold: f64) -> anyhow::Result<Bank> {
         urls: UrlIndex::new(),
         texts: MinHashLsh::new(minhasher.num_perm(), text_threshold)?,
         minhasher,
+        videos: VpdqIndex::new(),
     };
     let mut pdq = Vec::new();
     let mut bad = 0usize;
@@ -102,6 +116,14 @@ fn load_bank(path: &Path, text_threshold: f64) -> anyhow::Result<Bank> {
                         _ = bank
                             .urls
                             .add(UrlRule::Exact(u.as_str().to_owned()), line_no)
+                    }
+                    Signal::Vpdq(v) => {
+                        if !bank.videos.add(line_no, &v.0) {
+                            eprintln!(
+                                "warning: {}:{line_no}: vpdq value has no frame of quality 50 or more; not matched",
+                                path.display()
+                            );
+                        }
                     }
                     Signal::RawText(t) => {
                         let s = bank.minhasher.signals(t);
@@ -130,6 +152,7 @@ fn load_bank(path: &Path, text_threshold: f64) -> anyhow::Result<Bank> {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let bank = load_bank(&args.bank, args.text_threshold)?;
+    let video = args.video.options()?;
     let options = HashOptions {
         limits: args.limits.limits(),
         decode: DecodeOptions::default(),
@@ -138,7 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut printer = Printer::stdout();
     let (mut matched, mut failed) = (false, false);
     for query in &args.queries {
-        let record = match match_query(&bank, query, &args, &options) {
+        let record = match match_query(&bank, query, &args, &options, &video) {
             Ok(matches) => {
                 matched |= !matches.is_empty();
                 json!({"query": query_label(query), "matches": matches})
@@ -164,6 +187,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 fn query_label(query: &str) -> String {
     match query.split_once(':') {
         Some(("text", _)) => "text:…".to_owned(),
+        Some(("vpdq", _)) => "vpdq:…".to_owned(),
         _ => query.to_owned(),
     }
 }
@@ -173,7 +197,9 @@ fn inline_signal(query: &str) -> Option<anyhow::Result<Signal>> {
     let (ty, value) = query.split_once(':')?;
     let ty = match ty {
         "text" => SignalType::RawText,
-        "url" | "pdq" | "md5" | "sha256" | "video_md5" | "text_sha256" => ty.parse().ok()?,
+        "url" | "pdq" | "md5" | "sha256" | "video_md5" | "text_sha256" | "vpdq" => {
+            ty.parse().ok()?
+        }
         _ => return None,
     };
     Some(Signal::parse(ty, value).map_err(anyhow::Error::from))
@@ -184,6 +210,7 @@ fn match_query(
     query: &str,
     args: &Args,
     options: &HashOptions,
+    video: &VideoOptions,
 ) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
     if let Some(signal) = inline_signal(query) {
@@ -191,6 +218,17 @@ fn match_query(
         return Ok(out);
     }
     let path = Path::new(query);
+    if is_video_file(path) {
+        let s = hash_video_file(path, video)?;
+        match_signal(bank, &Signal::Md5(s.md5), args, &mut out);
+        match_signal(bank, &Signal::Sha256(s.sha256), args, &mut out);
+        match_signal(bank, &Signal::VideoMd5(s.md5), args, &mut out);
+        if let Some(v) = &s.video {
+            let features = ronda_hash::vpdq::Vpdq::from_frames(&v.frames);
+            match_signal(bank, &Signal::Vpdq(features), args, &mut out);
+        }
+        return Ok(out);
+    }
     let bytes = std::fs::read(path).context("cannot read")?;
     let declared = path
         .extension()
@@ -248,6 +286,19 @@ fn match_signal(bank: &Bank, signal: &Signal, args: &Args, out: &mut Vec<Value>)
             }
         }
         Signal::RawText(t) => match_text(bank, &text_signals(t).signals, out),
+        Signal::Vpdq(v) => {
+            let found = bank.videos.query_matches(
+                &v.0,
+                args.vpdq_query_threshold,
+                args.vpdq_compared_threshold,
+            );
+            for m in found {
+                let mut v = hit(bank, m.id, None, None);
+                v["query_match_percent"] = json!(m.query_percent);
+                v["compared_match_percent"] = json!(m.compared_percent);
+                out.push(v);
+            }
+        }
     }
 }
 
@@ -276,8 +327,9 @@ fn hit(bank: &Bank, line: u64, distance: Option<u32>, variant: Option<Dihedral>)
     let mut v = json!({"line": line});
     if let Some(s) = bank.signal(line) {
         v["signal_type"] = json!(s.signal_type().as_str());
-        // Bank text is content: name it by line, never echo it.
-        if s.signal_type() != SignalType::RawText {
+        // Bank text is content: name it by line, never echo it. A vPDQ
+        // value is long: the line names it.
+        if !matches!(s.signal_type(), SignalType::RawText | SignalType::Vpdq) {
             v["value"] = json!(s.value());
         }
     }

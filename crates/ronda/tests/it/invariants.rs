@@ -110,6 +110,7 @@ fn pure_crates_do_no_io() {
         &["csv", "serde", "serde_json"],
         &[],
     );
+    check_crate("ronda-compliance", IO_PATHS, &["serde", "serde_json"], &[]);
 }
 
 #[test]

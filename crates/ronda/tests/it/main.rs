@@ -7,6 +7,8 @@ mod cli_hash;
 mod cli_item;
 mod cli_match;
 mod cli_tat;
+mod cli_video;
+mod cli_workflow;
 mod invariants;
 
 use std::path::{Path, PathBuf};

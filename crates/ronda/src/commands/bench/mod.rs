@@ -6,6 +6,7 @@ pub mod http;
 pub mod matching;
 pub mod pdq;
 pub mod text;
+pub mod vpdq;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
@@ -17,6 +18,8 @@ pub enum BenchCommand {
     Match(matching::Args),
     /// HTTP lookups against an in-process server over loopback.
     Http(http::Args),
+    /// vPDQ hashing of video files, like baseline_vpdq.py.
+    Vpdq(vpdq::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -25,5 +28,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Text(args) => text::run(args),
         BenchCommand::Match(args) => matching::run(args),
         BenchCommand::Http(args) => http::run(args),
+        BenchCommand::Vpdq(args) => vpdq::run(args),
     }
 }
