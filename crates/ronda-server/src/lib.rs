@@ -12,6 +12,7 @@ mod error;
 mod hashing;
 mod hma;
 mod items;
+mod jobs;
 pub mod liveness;
 mod matcher;
 mod metrics;
@@ -90,6 +91,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     tokens: Arc<auth::TokenCache>,
     metrics: Arc<metrics::Metrics>,
+    jobs: Arc<jobs::Jobs>,
     fetcher: Fetcher,
     blobs: Option<ronda_store::BlobStore>,
 }
@@ -113,6 +115,7 @@ impl AppState {
             config: Arc::new(config),
             tokens: Arc::default(),
             metrics: Arc::default(),
+            jobs: Arc::default(),
             fetcher,
             blobs,
         })
@@ -185,6 +188,7 @@ fn routes() -> Vec<Route> {
     let mut all = hma::routes();
     all.extend(api::routes());
     all.extend(items::routes());
+    all.extend(jobs::routes());
     all.extend(workflow::routes());
     all
 }

@@ -266,9 +266,12 @@ pub(crate) async fn show(
             dt { "content" } dd { (or_dash(i.content_type.as_deref())) }
             dt { "note" } dd #item-note { (or_dash(i.note.as_deref())) }
         }
+        @if i.status == ItemStatus::Assessed && viewer.may(CURATE) {
+            (super::review::refer_form(&viewer, i.id))
+        }
         @if has_media {
             h2 { "Captured content" }
-            (media_block(i.id, i.content_type.as_deref(), &prefs, q.reveal))
+            (media_block(i.id, &format!("/ui/items/{}", i.id), i.content_type.as_deref(), &prefs, q.reveal))
         }
         h2 { "Bank matches" }
         @if i.matches.is_empty() {
@@ -333,10 +336,17 @@ pub(crate) async fn show(
 }
 
 /// Captured media behind the viewer's preferences: blurred and grey until
-/// revealed (a click with the script; the link without it).
-fn media_block(id: i64, content_type: Option<&str>, prefs: &WellnessPrefs, reveal: bool) -> Markup {
+/// revealed (a click with the script; without it, a link that reloads
+/// `page` with `?reveal=true`).
+pub(crate) fn media_block(
+    id: i64,
+    page: &str,
+    content_type: Option<&str>,
+    prefs: &WellnessPrefs,
+    reveal: bool,
+) -> Markup {
     let src = format!("/ui/items/{id}/media");
-    let reveal_href = format!("/ui/items/{id}?reveal=true");
+    let reveal_href = format!("{page}?reveal=true");
     let blur = prefs.blur_media && !reveal;
     let mut class = String::from("media");
     if blur {

@@ -40,6 +40,18 @@ pub(crate) const NAV: &[NavItem] = &[
         key: "n",
     },
     NavItem {
+        label: "Review",
+        path: "/ui/review",
+        roles: ITEMS,
+        key: "v",
+    },
+    NavItem {
+        label: "Referrals",
+        path: "/ui/referrals",
+        roles: READ,
+        key: "f",
+    },
+    NavItem {
         label: "Platforms",
         path: "/ui/platforms",
         roles: ITEMS,

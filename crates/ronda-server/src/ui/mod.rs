@@ -30,7 +30,9 @@ mod items;
 mod layout;
 mod platforms;
 mod prefs;
+mod referrals;
 mod reports;
+mod review;
 mod session;
 
 use std::sync::Arc;
@@ -44,7 +46,7 @@ use axum::routing::{MethodRouter, get, post};
 use ronda_store::Role;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::{AppState, CURATE, ITEMS, READ};
+use crate::{AppState, CURATE, ITEMS, READ, RESPOND, REVIEW};
 
 pub(crate) use session::Viewer;
 
@@ -102,6 +104,37 @@ pub(crate) fn pages() -> Vec<Page> {
         (page(M::GET, "/ui/banks", READ), get(banks::list)),
         (page(M::GET, "/ui/reports", ITEMS), get(reports::list)),
         (page(M::GET, "/ui/reports/{id}", ITEMS), get(reports::show)),
+        (page(M::GET, "/ui/review", ITEMS), get(review::queue)),
+        (
+            page(M::POST, "/ui/review/claim", REVIEW),
+            post(review::claim),
+        ),
+        (page(M::GET, "/ui/review/{id}", REVIEW), get(review::show)),
+        (
+            page(M::POST, "/ui/review/{id}/decide", REVIEW),
+            post(review::decide),
+        ),
+        (
+            page(M::POST, "/ui/review/{id}/release", REVIEW),
+            post(review::release),
+        ),
+        (page(M::GET, "/ui/referrals", READ), get(referrals::list)),
+        (
+            page(M::POST, "/ui/referrals", CURATE),
+            post(referrals::create),
+        ),
+        (
+            page(M::GET, "/ui/referrals/{id}", READ),
+            get(referrals::show),
+        ),
+        (
+            page(M::POST, "/ui/referrals/{id}/sent", CURATE),
+            post(referrals::mark_sent),
+        ),
+        (
+            page(M::POST, "/ui/referrals/{id}/responses", RESPOND),
+            post(referrals::respond),
+        ),
         (page(M::GET, "/ui/preferences", READ), get(prefs::show)),
         (page(M::POST, "/ui/preferences", READ), post(prefs::update)),
     ]

@@ -12,6 +12,7 @@ mod dsa;
 mod fetch;
 mod hma;
 mod items;
+mod jobs;
 mod limits;
 mod native;
 mod nodes;

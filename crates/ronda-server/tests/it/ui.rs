@@ -629,3 +629,324 @@ async fn captured_media_is_blurred_and_served_with_safe_headers() {
             .contains("name=\"blur_media\" value=\"on\" checked")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_and_referral_pages_keep_organisations_apart() {
+    let (s, _blobs) = start().await;
+    person(&s, "ann", Role::Analyst, Some("Org A")).await;
+    person(&s, "rita", Role::Reviewer, Some("Org A")).await;
+    person(&s, "ben", Role::Analyst, Some("Org B")).await;
+    let mut video = ronda_store::PlatformSpec::new("Video", ronda_store::PlatformKind::Video);
+    video.domains = vec!["video.example".into()];
+    s.store
+        .create_platform(&video, &Actor::local("test"))
+        .await
+        .unwrap();
+    let mut ann = Browser::new(&s);
+    ann.login("ann").await;
+    let id = ann
+        .submit(
+            "https://video.example/watch/r1",
+            "<b>ann's note</b>",
+            &png(5),
+        )
+        .await;
+    let mut rita = Browser::new(&s);
+    rita.login("rita").await;
+    let mut ben = Browser::new(&s);
+    ben.login("ben").await;
+    let rita_token = rita.csrf().await;
+    let ben_token = ben.csrf().await;
+
+    // The queue: Org A's reviewer sees the item, Org B's analyst does not.
+    let q = rita.get("/ui/review").await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text);
+    assert!(q.text.contains("video.example/watch/r1"), "{}", q.text);
+    assert!(q.text.contains("Reviewed today: <strong>0</strong>"));
+    let q = ben.get("/ui/review").await;
+    assert!(!q.text.contains("video.example/watch/r1"), "{}", q.text);
+
+    // Org B can neither claim, open nor decide it.
+    let r = ben
+        .post_form("/ui/review/claim", &[("csrf", &ben_token)])
+        .await;
+    assert_eq!(r.header("location"), Some("/ui/review?empty=true"));
+    let r = ben.get(&format!("/ui/review/{id}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let decide = format!("/ui/review/{id}/decide");
+    let r = ben
+        .post_form(
+            &decide,
+            &[("csrf", &ben_token), ("verdict", "not_terrorist_content")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = ben
+        .post_form(&format!("/ui/review/{id}/release"), &[("csrf", &ben_token)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Org A's reviewer claims it and sees the note escaped.
+    let r = rita
+        .post_form("/ui/review/claim", &[("csrf", &rita_token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/ui/review/{id}").as_str())
+    );
+    let page = rita.get(&format!("/ui/review/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("&lt;b&gt;ann's note&lt;/b&gt;"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("<b>ann's note"));
+    assert!(page.text.contains("data-key=\"t\""));
+    assert!(
+        page.text
+            .contains(&format!("href=\"/ui/review/{id}?reveal=true\"")),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("class=\"media blur grey\""),
+        "{}",
+        page.text
+    );
+
+    // A bad decision is refused and changes nothing; a good one counts.
+    let r = rita
+        .post_form(&decide, &[("csrf", &rita_token), ("verdict", "maybe")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = rita
+        .post_form(
+            &decide,
+            &[
+                ("csrf", &rita_token),
+                ("verdict", "terrorist_content"),
+                ("reason", "incites"),
+                ("group", "<i>Group X</i>"),
+                ("severity", "4"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/ui/review?decided={id}").as_str())
+    );
+    let q = rita.get("/ui/review").await;
+    assert!(
+        q.text.contains("Reviewed today: <strong>1</strong>"),
+        "{}",
+        q.text
+    );
+
+    // The item page offers the analyst (not the reviewer) a referral.
+    let item = ann.get(&format!("/ui/items/{id}")).await;
+    assert!(
+        item.text.contains("action=\"/ui/referrals\""),
+        "{}",
+        item.text
+    );
+    let item = rita.get(&format!("/ui/items/{id}")).await;
+    assert!(!item.text.contains("action=\"/ui/referrals\""));
+    let r = rita
+        .post_form(
+            "/ui/referrals",
+            &[("csrf", &rita_token), ("item_id", &id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let ann_token = ann.csrf().await;
+    let r = ann
+        .post_form(
+            "/ui/referrals",
+            &[("csrf", &ann_token), ("item_id", &id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = r.header("location").unwrap().to_owned();
+    assert!(to.starts_with("/ui/referrals/"), "{to}");
+    let rid: i64 = to.trim_start_matches("/ui/referrals/").parse().unwrap();
+    // Org B's analyst cannot refer Org A's item either.
+    let r = ben
+        .post_form(
+            "/ui/referrals",
+            &[("csrf", &ben_token), ("item_id", &id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    let list = ann.get("/ui/referrals").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains(&format!("href=\"/ui/referrals/{rid}\"")));
+    let detail = ann.get(&to).await;
+    assert!(detail.text.contains("id=\"mark-sent\""), "{}", detail.text);
+    assert!(
+        detail
+            .text
+            .contains("<dd id=\"referral-status\">draft</dd>"),
+        "{}",
+        detail.text
+    );
+
+    // Org B sees none of it.
+    let list = ben.get("/ui/referrals").await;
+    assert!(!list.text.contains(&format!("href=\"/ui/referrals/{rid}\"")));
+    let r = ben.get(&to).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = ben
+        .post_form(&format!("{to}/sent"), &[("csrf", &ben_token)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Marked sent by hand, then answered by hand (Annex II).
+    let r = ann
+        .post_form(&format!("{to}/sent"), &[("csrf", &ann_token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let detail = ann.get(&to).await;
+    assert!(detail.text.contains("<dd id=\"referral-status\">sent</dd>"));
+    let r = ann
+        .post_form(
+            &format!("{to}/responses"),
+            &[
+                ("csrf", &ann_token),
+                ("kind", "annex_ii"),
+                ("measure", "removed"),
+                ("platform_file_ref", "<script>x</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let detail = ann.get(&to).await;
+    assert!(
+        detail
+            .text
+            .contains("<dd id=\"referral-status\">removed</dd>")
+    );
+    assert!(detail.text.contains("&lt;script&gt;x&lt;/script&gt;"));
+    assert!(!detail.text.contains("<script>x"));
+    let list = ann.get("/ui/referrals?status=removed&kind=referral").await;
+    assert!(list.text.contains(&format!("href=\"/ui/referrals/{rid}\"")));
+    let r = ann.get("/ui/referrals?status=nonsense").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_orders_show_their_clock_and_overdue_ones_stand_out() {
+    use ronda_store::{
+        Authority, AuthorityType, Clock, ItemViewer, NewAssessment, NewReferral, ReferralKind,
+        RemovalOrderSpec, TcoReason, Verdict,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let start_ms = jiff::Timestamp::now().as_millisecond();
+    let store = ronda_store::Store::open(None, dir.path())
+        .await
+        .unwrap()
+        .with_clock(Clock::manual(start_ms));
+    let tokens = crate::support::make_tokens(&store).await;
+    let config = ServerConfig {
+        blob_dir: Some(blobs.path().to_path_buf()),
+        ..ServerConfig::default()
+    };
+    let s = Server::on_store(store, tokens, config, Some(dir)).await;
+    person(&s, "ann", Role::Analyst, Some("Org A")).await;
+    let mut video = ronda_store::PlatformSpec::new("Video", ronda_store::PlatformKind::Video);
+    video.domains = vec!["video.example".into()];
+    video.tco_contact = Some("tco@video.example".into());
+    let test = Actor::local("test");
+    s.store.create_platform(&video, &test).await.unwrap();
+    let mut ann = Browser::new(&s);
+    ann.login("ann").await;
+    let id = ann
+        .submit("https://video.example/watch/o1", "", &png(6))
+        .await;
+    let mut decision = NewAssessment::new(Verdict::TerroristContent);
+    decision.reason = Some(TcoReason::Incites);
+    s.store
+        .decide_review(id, &decision, ItemViewer::Everyone, &test)
+        .await
+        .unwrap();
+    let order = RemovalOrderSpec {
+        issuing_state: "BE".into(),
+        authority: Authority {
+            kind: AuthorityType::LawEnforcement,
+            name: "Example Police".into(),
+            representative: "Inspector Example".into(),
+            file_number: "EP-1".into(),
+            contact: "tco@police.example".into(),
+        },
+        addressee: None,
+        addressee_contact: None,
+        issued_at: start_ms,
+        reference_number: "RO-1".into(),
+        urls: Vec::new(),
+        identifiers: Vec::new(),
+        reasons: vec![TcoReason::Incites],
+        grounds: "It incites to commit terrorist offences.".into(),
+        non_disclosure: false,
+        non_disclosure_until: None,
+        cross_border: false,
+        host_member_state: None,
+        redress: "Court of first instance, within two months.".into(),
+    };
+    let made = s
+        .store
+        .create_referrals(
+            &NewReferral {
+                item_id: id,
+                platform_id: None,
+                kind: ReferralKind::RemovalOrder,
+                order: Some(order),
+                emergency: false,
+                queue: false,
+            },
+            ItemViewer::Everyone,
+            &test,
+        )
+        .await
+        .unwrap();
+    let rid = made[0].id;
+    let token = ann.csrf().await;
+    let r = ann
+        .post_form(&format!("/ui/referrals/{rid}/sent"), &[("csrf", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
+    // Received now: the first order to this host comes with 12 hours'
+    // notice, then an hour to act; counted down, not highlighted.
+    let list = ann.get("/ui/referrals?kind=removal_order").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(
+        list.text.contains("<h1>Removal orders</h1>"),
+        "{}",
+        list.text
+    );
+    assert!(list.text.contains("13 h 00 min left"), "{}", list.text);
+    assert!(list.text.contains("class=\"clock\" data-deadline="));
+    assert!(!list.text.contains("class=\"overdue\""));
+
+    // Past the deadline (a new session: the old one has expired).
+    s.store.clock().advance((13 * 60 + 5) * 60_000);
+    let mut ann = Browser::new(&s);
+    ann.login("ann").await;
+    let list = ann.get("/ui/referrals?kind=removal_order").await;
+    assert!(list.text.contains("class=\"overdue\""), "{}", list.text);
+    assert!(list.text.contains("5 min 00 s overdue"), "{}", list.text);
+    let detail = ann.get(&format!("/ui/referrals/{rid}")).await;
+    assert!(
+        detail.text.contains("5 min 00 s overdue"),
+        "{}",
+        detail.text
+    );
+    // Voluntary referrals only: the order is not there.
+    let list = ann.get("/ui/referrals?kind=referral").await;
+    assert!(!list.text.contains(&format!("href=\"/ui/referrals/{rid}\"")));
+}

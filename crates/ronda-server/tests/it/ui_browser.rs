@@ -2,7 +2,10 @@
 //! WebDriver (`chromedriver`, with the `fantoccini` client). A person logs
 //! in, submits an item with a generated picture through the form, finds
 //! it in the list, opens it, sees the picture blurred and in greyscale,
-//! reveals it with a click, uses a keyboard shortcut and logs out.
+//! reveals it with a click, uses a keyboard shortcut and logs out. And the
+//! referral unit's whole path: submit, claim from the review queue, decide
+//! with a keyboard shortcut, refer to a web-form platform, mark it sent,
+//! and read the referral in the campaign's report.
 //!
 //! Without `chromedriver` (Debian's `chromium-driver`) the test says it
 //! was skipped and passes, unless `RONDA_REQUIRE_BROWSER=1`, when it fails.
@@ -13,7 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use ronda_store::{Actor, ItemViewer, NewCampaign, Role, Store};
+use ronda_store::{
+    Actor, ChannelKind, ItemViewer, NewCampaign, PlatformKind, PlatformSpec, ReferralChannel,
+    ReferralFilter, ReferralViewer, Role, Store,
+};
 use serde_json::{Value, json};
 
 use crate::ui::{PASSWORD, person, png, start};
@@ -408,4 +414,225 @@ async fn snapshot(c: &Client, name: &str) {
 
 fn picture_path(p: &Path) -> String {
     p.to_str().expect("a UTF-8 temporary path").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_is_reviewed_referred_and_reported_in_a_browser() {
+    let Some(driver) = ChromeDriver::start() else {
+        return;
+    };
+    let (s, _blobs) = start().await;
+    person(&s, "vera", Role::Analyst, Some("Org V")).await;
+    let test = Actor::local("test");
+    s.store
+        .create_campaign(
+            &NewCampaign {
+                name: "Action day".into(),
+                starts_at: None,
+                ends_at: None,
+            },
+            &test,
+        )
+        .await
+        .unwrap();
+    let mut clips = PlatformSpec::new("Clips", PlatformKind::Video);
+    clips.domains = vec!["clips.example".into()];
+    clips.channel = ReferralChannel {
+        kind: ChannelKind::WebForm,
+        target: Some("https://clips.example/report".into()),
+    };
+    s.store.create_platform(&clips, &test).await.unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let picture = files.path().join("clip.png");
+    std::fs::write(&picture, png(9)).unwrap();
+
+    let client = driver.connect().await;
+    let task = tokio::spawn(referral_scenario(
+        client.clone(),
+        s.base.clone(),
+        s.store.clone(),
+        picture,
+    ));
+    let outcome = tokio::time::timeout(SCENARIO, task).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    drop(driver);
+    match outcome {
+        Err(_) => panic!("the browser scenario did not finish within {SCENARIO:?}"),
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(e)) => panic!("the browser scenario failed: {e}"),
+        Ok(Ok(())) => {}
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn wait_path(c: &Client, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let p = path_of(c).await;
+        if ok(&p) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "{what}: still at {p}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn referral_scenario(c: Client, base: String, store: Store, picture: PathBuf) {
+    c.goto(&format!("{base}/ui/login")).await.unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("vera")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(&c, "main button[type=submit]").await;
+    wait_path(&c, "login", |p| p == "/ui/").await;
+
+    // Submit an upload found on the web-form platform.
+    c.goto(&format!("{base}/ui/items/new")).await.unwrap();
+    let url = "https://clips.example/v/e2e-2";
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#url"))
+        .await
+        .unwrap()
+        .send_keys(url)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#campaign"))
+        .await
+        .unwrap()
+        .select_by_value("Action day")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(&picture_path(&picture))
+        .await
+        .unwrap();
+    click(&c, "#submit button[type=submit]").await;
+    assert_eq!(text_of(&c, "#submitted").await, "Submitted.");
+    let items = store
+        .list_items(&Default::default(), ItemViewer::Everyone)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let id = items[0].item.id;
+    assert_eq!(items[0].item.platform.as_deref(), Some("Clips"));
+
+    // The review queue: claim the next item, which is this one.
+    c.goto(&format!("{base}/ui/review")).await.unwrap();
+    let queue = text_of(&c, "#queue").await;
+    assert!(queue.contains(url), "{queue}");
+    assert!(text_of(&c, "#reviewed-today").await.ends_with('0'));
+    click(&c, "#claim").await;
+    let review = format!("/ui/review/{id}");
+    wait_path(&c, "claim", |p| p == review).await;
+    let media = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#media"))
+        .await
+        .unwrap();
+    let class = media.attr("class").await.unwrap().unwrap_or_default();
+    assert!(class.contains("blur"), "{class}");
+    snapshot(&c, "review").await;
+
+    // Decide with a reason, by the keyboard shortcut "t".
+    c.find(Locator::Css("#reason"))
+        .await
+        .unwrap()
+        .select_by_value("incites")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#group"))
+        .await
+        .unwrap()
+        .send_keys("Group X")
+        .await
+        .unwrap();
+    c.find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("t")
+        .await
+        .unwrap();
+    wait_path(&c, "the decision shortcut", |p| {
+        p.starts_with("/ui/review?decided=")
+    })
+    .await;
+    assert!(text_of(&c, "#reviewed-today").await.ends_with('1'));
+    let decided = store.assessments(id, ItemViewer::Everyone).await.unwrap();
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0].verdict.as_str(), "terrorist_content");
+    assert_eq!(decided[0].group.as_deref(), Some("Group X"));
+
+    // Refer it from the item page: a referral to Clips, by web form.
+    c.goto(&format!("{base}/ui/items/{id}")).await.unwrap();
+    click(&c, "#refer button").await;
+    wait_path(&c, "refer", |p| p.starts_with("/ui/referrals/")).await;
+    assert_eq!(text_of(&c, "#referral-status").await, "draft");
+    let referrals = store
+        .list_referrals(&ReferralFilter::default(), ReferralViewer::Everyone)
+        .await
+        .unwrap();
+    assert_eq!(referrals.len(), 1);
+    let rid = referrals[0].id;
+
+    // In the list, then marked sent by hand.
+    c.goto(&format!("{base}/ui/referrals")).await.unwrap();
+    let list = text_of(&c, "#referrals").await;
+    assert!(
+        list.contains("Clips") && list.contains("web_form"),
+        "{list}"
+    );
+    click(&c, &format!("a[href='/ui/referrals/{rid}']")).await;
+    click(&c, "#mark-sent button").await;
+    assert_eq!(text_of(&c, "#marked-sent").await, "Marked sent.");
+    assert_eq!(text_of(&c, "#referral-status").await, "sent");
+    snapshot(&c, "referral").await;
+
+    // The campaign's report counts the referral.
+    c.goto(&format!("{base}/ui/reports")).await.unwrap();
+    click(&c, "#campaigns a").await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".card"))
+        .await
+        .unwrap();
+    let mut figures = Vec::new();
+    for card in c.find_all(Locator::Css(".card")).await.unwrap() {
+        figures.push(card.text().await.unwrap());
+    }
+    let referral_card = figures
+        .iter()
+        .find(|f| f.contains("referrals ("))
+        .unwrap_or_else(|| panic!("no referral figure in {figures:?}"));
+    assert!(referral_card.starts_with('1'), "{referral_card}");
+    snapshot(&c, "report").await;
 }
