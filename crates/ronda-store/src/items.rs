@@ -9,7 +9,8 @@
 //!   with `duplicate_of` pointing at the first item; only the first goes on
 //!   through the workflow, so a location is never referred twice.
 //! - **Same content elsewhere** (an identical SHA-256, MD5, PDQ or
-//!   normalised-text hash at another URL): a new item, since another
+//!   normalised-text hash at another URL, or in the same campaign a PDQ
+//!   within [`NEAR_PDQ`] of another first report's): a new item, since another
 //!   location needs its own referral, but the submitter is told who
 //!   reported that content before.
 //!
@@ -22,7 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use ronda_hash::url::CanonicalUrl;
-use ronda_hash::{Sha256Digest, Signal, SignalType};
+use ronda_hash::{PdqHash, Sha256Digest, Signal, SignalType};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
@@ -299,6 +300,11 @@ const MAX_SIGNALS: usize = 100;
 const MAX_MATCHES: usize = 1000;
 /// Most other reports returned per item and reason.
 const MAX_REPORTS: i64 = 100;
+/// PDQ distance within which two pictures are the same content (the match
+/// radius).
+pub const NEAR_PDQ: u32 = 31;
+/// Most PDQ hashes of a campaign scanned for near-same content.
+const MAX_NEAR_SCAN: i64 = 200_000;
 
 fn is_content_signal(t: SignalType) -> bool {
     matches!(
@@ -467,7 +473,69 @@ async fn other_reports(
     for r in &rows {
         out.push(row_to_report(r, DedupReason::Content)?);
     }
+    for id in near_pdq_reports(conn, first, item_id).await? {
+        if out.iter().any(|r| r.item_id == id) {
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT i.id, i.org_id, o.name, i.created_at FROM items i \
+             LEFT JOIN organisations o ON o.id = i.org_id WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        out.push(row_to_report(&row, DedupReason::Content)?);
+    }
     out.sort_by_key(|r| (r.reported_at, r.item_id));
+    Ok(out)
+}
+
+/// First reports in the same campaign whose PDQ is within [`NEAR_PDQ`] of
+/// one of `item_id`'s, identical hashes aside (the exact query finds
+/// those): near-same pictures at other locations. Compared by a scan of
+/// the campaign's PDQ hashes, at most [`MAX_NEAR_SCAN`] of them, so that
+/// the cost stays bounded inside the write lock.
+async fn near_pdq_reports(
+    conn: &mut sqlx::AnyConnection,
+    first: i64,
+    item_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let own: Vec<PdqHash> =
+        sqlx::query("SELECT value FROM item_signals WHERE item_id = $1 AND signal_type = 'pdq'")
+            .bind(item_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>(0).ok()?.parse().ok())
+            .collect();
+    if own.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT s.item_id, s.value FROM item_signals s JOIN items i ON i.id = s.item_id \
+         WHERE s.signal_type = 'pdq' AND i.duplicate_of IS NULL AND i.id <> $1 AND i.id <> $2 \
+         AND COALESCE(i.campaign_id, 0) = \
+             (SELECT COALESCE(campaign_id, 0) FROM items WHERE id = $2) \
+         ORDER BY s.item_id LIMIT $3",
+    )
+    .bind(first)
+    .bind(item_id)
+    .bind(MAX_NEAR_SCAN)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let id: i64 = r.try_get(0)?;
+        let Ok(other) = r.try_get::<String, _>(1)?.parse::<PdqHash>() else {
+            continue;
+        };
+        let near = own
+            .iter()
+            .any(|h| (1..=NEAR_PDQ).contains(&h.distance(&other)));
+        if near && out.last() != Some(&id) && out.len() < MAX_REPORTS as usize {
+            out.push(id);
+        }
+    }
     Ok(out)
 }
 

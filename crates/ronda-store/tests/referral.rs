@@ -20,6 +20,7 @@ contract!(
     the_starter_directory_seeds_idempotently,
     the_same_url_is_one_item_per_campaign_across_organisations,
     the_same_content_elsewhere_is_a_new_item_with_a_hint,
+    near_same_pictures_in_a_campaign_are_the_same_content,
     an_organisation_sees_its_own_items_and_only_hints_of_others,
     concurrent_submitters_make_one_first_report,
     listings_filter_and_page,
@@ -261,6 +262,98 @@ async fn the_same_content_elsewhere_is_a_new_item_with_a_hint(store: &Store) {
     wrong.signals = vec![Signal::Url(canonicalize("https://example.com/").unwrap())];
     let r = store.add_item(&wrong, &actor()).await;
     assert!(matches!(r, Err(StoreError::InvalidInput(_))), "{r:?}");
+}
+
+/// A PDQ with the first `n` bits of `base` flipped.
+fn flipped(base: [u8; 32], n: usize) -> Signal {
+    let mut h = base;
+    for bit in 0..n {
+        h[bit / 8] ^= 1 << (bit % 8);
+    }
+    Signal::Pdq(PdqHash(h))
+}
+
+async fn near_same_pictures_in_a_campaign_are_the_same_content(store: &Store) {
+    let (a, b) = two_orgs(store).await;
+    let day = store
+        .create_campaign(
+            &NewCampaign {
+                name: "Near day".into(),
+                starts_at: None,
+                ends_at: None,
+            },
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let base = [0x5a; 32];
+    let add = |url: &str, org: i64, signal: Signal, campaign: Option<i64>| {
+        let mut n = item(url);
+        n.org_id = Some(org);
+        n.campaign_id = campaign;
+        n.signals = vec![signal];
+        n
+    };
+    let one = store
+        .add_item(
+            &add("https://v.example/1", a, flipped(base, 0), Some(day.id)),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    // 31 bits away, another organisation: the same content, a hint.
+    let two = store
+        .add_item(
+            &add("https://w.example/2", b, flipped(base, 31), Some(day.id)),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert!(!two.duplicate);
+    assert_eq!(
+        two.already_reported_by.len(),
+        1,
+        "{:?}",
+        two.already_reported_by
+    );
+    assert_eq!(two.already_reported_by[0].item_id, one.item.id);
+    assert_eq!(two.already_reported_by[0].reason, DedupReason::Content);
+    // 32 bits away: other content.
+    let three = store
+        .add_item(
+            &add("https://w.example/3", b, flipped(base, 32), Some(day.id)),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        three
+            .already_reported_by
+            .iter()
+            .all(|r| r.item_id != one.item.id),
+        "{:?}",
+        three.already_reported_by
+    );
+    // Near-same in another campaign (none): no hint; identical would be.
+    let four = store
+        .add_item(
+            &add("https://w.example/4", b, flipped(base, 5), None),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        four.already_reported_by.is_empty(),
+        "{:?}",
+        four.already_reported_by
+    );
+    // The hint is also on the item as viewed later.
+    let view = store
+        .item(two.item.id, ItemViewer::Everyone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(view.other_reports.iter().any(|r| r.item_id == one.item.id));
 }
 
 async fn an_organisation_sees_its_own_items_and_only_hints_of_others(store: &Store) {
