@@ -411,7 +411,8 @@ pub fn email_body(p: &PackageView, language: Option<&str>) -> (String, String) {
 }
 
 fn short_error(e: &ronda_fetch::FetchError) -> String {
-    // The message names the URL; a delivery log keeps only its host.
+    // The message names the platform's configured endpoint (never
+    // content); the delivery log keeps its first 300 characters.
     let s = e.to_string();
     s.chars().take(300).collect()
 }
